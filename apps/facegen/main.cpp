@@ -1,0 +1,33 @@
+#include <c10/util/Exception.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/version.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"facegen: photorealistic faces of people who do not exist (StyleGAN2 in C++)"};
+    app.set_version_flag("--version", std::string("facegen ") + facegen::kVersion);
+    app.require_subcommand(1);
+    facegen::app::add_generate_command(app);
+    facegen::app::add_info_command(app);
+    facegen::app::add_bench_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const facegen::Error& e) {
+        std::fprintf(stderr, "facegen: error: %s\n", e.what());
+        return 1;
+    } catch (const c10::Error& e) {
+        std::fprintf(stderr, "facegen: error: %s\n", e.what_without_backtrace());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "facegen: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,65 @@
+#include "test_support.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace facegen::test {
+
+TempDir::TempDir() {
+    std::random_device device;
+    std::ostringstream name;
+    name << "facegen-test-" << ::getpid() << "-" << std::hex << device();
+    path_ = std::filesystem::temp_directory_path() / name.str();
+    std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+std::filesystem::path source_dir() {
+    if (const char* dir = std::getenv("FACEGEN_SOURCE_DIR")) return dir;
+    return std::filesystem::current_path();
+}
+
+std::filesystem::path shared_data_dir() {
+    const std::filesystem::path dir = source_dir() / ".." / "shared" / "data";
+    if (std::filesystem::is_directory(dir)) return std::filesystem::canonical(dir);
+    return {};
+}
+
+std::filesystem::path facegen_binary() {
+    if (const char* bin = std::getenv("FACEGEN_BIN")) return bin;
+    return source_dir() / "build" / "bin" / "facegen";
+}
+
+namespace {
+std::string slurp(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    return contents.str();
+}
+}  // namespace
+
+CommandResult run_command(const std::string& command) {
+    TempDir capture;
+    const auto out_path = capture / "stdout";
+    const auto err_path = capture / "stderr";
+    const std::string full = command + " >'" + out_path.string() + "' 2>'" + err_path.string() + "'";
+    const int status = std::system(full.c_str());
+    CommandResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = slurp(out_path);
+    result.err = slurp(err_path);
+    return result;
+}
+
+}  // namespace facegen::test

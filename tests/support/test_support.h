@@ -1,0 +1,41 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace facegen::test {
+
+/// A fresh temporary folder, removed when the object goes out of scope.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// The project's source folder (tests run from it; FACEGEN_SOURCE_DIR overrides).
+std::filesystem::path source_dir();
+
+/// `../shared/data` beside the checkout, or empty when absent (tests then GTEST_SKIP).
+std::filesystem::path shared_data_dir();
+
+/// Path of the built facegen binary (FACEGEN_BIN, set by CTest).
+std::filesystem::path facegen_binary();
+
+/// Result of running a command line through the shell.
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;  // stdout
+    std::string err;  // stderr
+};
+
+/// Runs `command` with /bin/sh, capturing stdout and stderr separately.
+CommandResult run_command(const std::string& command);
+
+}  // namespace facegen::test
