@@ -9,6 +9,16 @@ namespace facegen::app {
 
 void add_generate_command(CLI::App& app);
 void add_info_command(CLI::App& app);
-void add_bench_command(CLI::App& app);
+void add_bench_command(CLI::App& app);       // creates `bench` with `bench generate`
+#ifdef FACEGEN_HAVE_TRAIN
+void add_train_command(CLI::App& app);
+void add_bench_train_command(CLI::App& bench);  // adds `bench train` under `bench`
+#endif
+#ifdef FACEGEN_HAVE_METRICS
+void add_metrics_command(CLI::App& app);
+#endif
+#ifdef FACEGEN_HAVE_DATASET
+void add_dataset_command(CLI::App& app);
+#endif
 
 }  // namespace facegen::app

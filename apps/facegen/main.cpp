@@ -15,6 +15,16 @@ int main(int argc, char** argv) {
     facegen::app::add_generate_command(app);
     facegen::app::add_info_command(app);
     facegen::app::add_bench_command(app);
+#ifdef FACEGEN_HAVE_TRAIN
+    facegen::app::add_train_command(app);
+    facegen::app::add_bench_train_command(*app.get_subcommand("bench"));
+#endif
+#ifdef FACEGEN_HAVE_METRICS
+    facegen::app::add_metrics_command(app);
+#endif
+#ifdef FACEGEN_HAVE_DATASET
+    facegen::app::add_dataset_command(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
