@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake git pkg-config libtorch-dev libopenblas0-pthread \
   nlohmann-json3-dev libcli11-dev libgtest-dev libpng-dev zlib1g-dev \
-  libdlib-dev libdlib-data libjpeg-dev libwebp-dev libexif-dev libarchive-dev libgloo-dev"
+  libdlib-dev libdlib-data libjpeg-dev libwebp-dev libexif-dev libarchive-dev libgloo-dev libzip-dev"
 
 missing=""
 for p in $PACKAGES; do

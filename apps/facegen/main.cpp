@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "core/error.h"
-#include "core/version.h"
+#include "facegen/core/version.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"facegen: photorealistic faces of people who do not exist (StyleGAN2 in C++)"};

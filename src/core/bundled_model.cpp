@@ -1,0 +1,53 @@
+#include "core/bundled_model.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+#ifndef FACEGEN_INSTALL_PREFIX
+#define FACEGEN_INSTALL_PREFIX "/usr/local"
+#endif
+
+namespace facegen::core {
+namespace {
+
+std::optional<std::filesystem::path> executable_dir() {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec || exe.empty()) return std::nullopt;
+    return exe.parent_path();
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> bundled_model_candidates() {
+    std::vector<std::filesystem::path> candidates;
+    if (const char* env = std::getenv("FACEGEN_MODEL"); env && *env) candidates.emplace_back(env);
+    if (auto dir = executable_dir()) {
+        candidates.push_back((*dir / ".." / ".." / "models" / kBundledModelFileName).lexically_normal());
+        candidates.push_back((*dir / ".." / "share" / "facegen" / "models" / kBundledModelFileName).lexically_normal());
+    }
+    candidates.push_back(std::filesystem::path(FACEGEN_INSTALL_PREFIX) / "share" / "facegen" / "models" /
+                         kBundledModelFileName);
+    return candidates;
+}
+
+std::filesystem::path find_bundled_model() {
+    if (const char* env = std::getenv("FACEGEN_MODEL"); env && *env) {
+        if (!std::filesystem::is_regular_file(env)) {
+            throw make_error("FACEGEN_MODEL='", env, "' names no model file");
+        }
+        return env;
+    }
+    std::string looked;
+    for (const auto& candidate : bundled_model_candidates()) {
+        if (std::filesystem::is_regular_file(candidate)) return candidate;
+        looked += (looked.empty() ? "" : ", ") + candidate.string();
+    }
+    throw make_error("no model given and no bundled model found (facegen does not ship one yet; looked in ", looked,
+                     "): pass one with --model FILE.safetensors or set FACEGEN_MODEL");
+}
+
+}  // namespace facegen::core

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace facegen::core {
+
+/// File name of the model that ships with facegen (in models/ of the source tree, and in
+/// <prefix>/share/facegen/models/ when installed).
+inline constexpr const char* kBundledModelFileName = "facegen-default.safetensors";
+
+/// Truncation psi used by `facegen generate` unless --truncation-psi is given. A single
+/// constant so the bundled-model work can set it from measurement (0.7 for now: the
+/// StyleGAN2 paper's and generate.py's usual "uncurated with truncation" value).
+inline constexpr double kDefaultTruncationPsi = 0.7;
+
+/// Where the bundled model is looked for, in order: $FACEGEN_MODEL (when set), then
+/// models/ of the source tree the binary was built in (<build>/bin/facegen ->
+/// ../../models/), then <exe>/../share/facegen/models/ and the configured install
+/// prefix's share/facegen/models/.
+std::vector<std::filesystem::path> bundled_model_candidates();
+
+/// The first candidate that exists. When $FACEGEN_MODEL is set but names no file, throws
+/// facegen::Error saying so; when nothing is found, throws facegen::Error explaining that
+/// there is no bundled model yet and how to pass one with --model.
+std::filesystem::path find_bundled_model();
+
+}  // namespace facegen::core

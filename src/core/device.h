@@ -1,0 +1,20 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace facegen::core {
+
+/// Parses "cpu", "cuda" or "cuda:N" and checks the device can be used here; throws
+/// facegen::Error naming the value when it is malformed or CUDA is not available.
+torch::Device parse_device(const std::string& text);
+
+/// Sets the number of intra-op CPU threads LibTorch uses; 0 keeps LibTorch's default
+/// (all cores). Throws facegen::Error for a negative count.
+void set_cpu_threads(int threads);
+
+/// Threads LibTorch will use for intra-op work now.
+int cpu_threads();
+
+}  // namespace facegen::core

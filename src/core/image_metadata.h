@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/png_io.h"
+
+namespace facegen::core {
+
+/// IPTC NewsCodes "Digital Source Type" for media created by a trained model from no
+/// real capture (https://cv.iptc.org/newscodes/digitalsourcetype/).
+inline constexpr const char* kDigitalSourceTypeTrainedAlgorithmic =
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+
+/// What a generated image records about how it was made.
+struct GeneratedImageInfo {
+    std::string model_id;
+    std::string license;
+    std::optional<uint32_t> seed;           // absent for images from --latents
+    std::optional<int64_t> latent_index;    // row of --latents, when used
+    std::string latent_space;               // "z", "w" or "ws"
+    double truncation_psi = 1.0;
+    std::optional<int64_t> truncation_cutoff;  // absent = all layers
+    std::string noise_mode;
+    std::string software_version;           // facegen::kVersion
+    std::optional<int64_t> n_images;        // for grids: how many images it shows
+};
+
+/// An XMP packet (RDF/XML) that labels the image AI-generated for readers such as
+/// exiftool: Iptc4xmpExt:DigitalSourceType = trainedAlgorithmicMedia, xmp:CreatorTool,
+/// dc:description and dc:rights (the model's licence). Deterministic: no timestamps, so
+/// the same seed gives the same file bytes.
+std::string make_xmp_packet(const GeneratedImageInfo& info);
+
+/// PNG text chunks for a generated image: "Software", "Description", "Copyright"
+/// (licence), "facegen:*" keys (model id, seed, psi, cutoff, noise mode, version) and the
+/// XMP packet under "XML:com.adobe.xmp" (iTXt, uncompressed, as the XMP spec requires).
+std::vector<PngText> png_text_for_generated_image(const GeneratedImageInfo& info);
+
+}  // namespace facegen::core

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "model/config.h"
+#include "model/generator.h"
+
+// The facegen model file (docs/model_format.md): a safetensors file holding the generator's
+// parameters and buffers under their official names plus string metadata.
+namespace facegen::model {
+
+inline constexpr const char* kModelFormat = "facegen-model";
+inline constexpr int kModelFormatVersion = 1;
+
+struct ModelMetadata {              // stored in the safetensors "__metadata__"
+    std::string model_id;           // content hash of the weights, filled by save
+    std::string license;            // e.g. "non-commercial research only (UTKFace, CelebA)"
+    std::string provenance_json;    // free JSON: dataset, kimg, hardware, converted-from, ...
+    std::string description;
+    std::string created;            // UTC ISO-8601, filled by save
+    std::string facegen_version;    // facegen::kVersion of the writer, filled by save
+};
+
+struct LoadedModel {
+    Generator generator;
+    GeneratorConfig config;
+    ModelMetadata metadata;
+    int format_version = kModelFormatVersion;
+};
+
+/// Loads and fully validates a model file; every problem is a facegen::Error naming the
+/// file and the problem. The generator is moved to `device` and put in eval mode.
+LoadedModel load_model_file(const std::filesystem::path& path, torch::Device device = torch::kCPU);
+
+/// Writes the generator's parameters and buffers (atomic). storage_dtype: kFloat32,
+/// kFloat16 or kBFloat16. Fills metadata.model_id/created/facegen_version in the file.
+/// Returns the model id.
+std::string save_model_file(const std::filesystem::path& path, Generator& generator, ModelMetadata metadata,
+                            torch::Dtype storage_dtype = torch::kFloat32);
+
+/// The tensors a generator of `config` stores, name -> shape (what load_model_file expects).
+std::map<std::string, std::vector<int64_t>> expected_model_tensors(const GeneratorConfig& config);
+
+/// 64-bit FNV-1a over the tensors in name order (name bytes, then the raw little-endian
+/// bytes as stored), as 16 lower-case hex digits.
+std::string model_content_hash(const std::map<std::string, torch::Tensor>& tensors);
+
+}  // namespace facegen::model
