@@ -1,0 +1,352 @@
+#include "data/build.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "data/dedup_split.h"
+#include "data/pack.h"
+#include "data/sources.h"
+
+namespace facegen::data {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr size_t kBlockPerThread = 32;  // items decoded per thread between ordered writes
+constexpr size_t kMaxListed = 200;      // unlabelled names listed in the report
+
+struct Candidate {
+    RgbImage image;  // resolution x resolution
+    nlohmann::json provenance;
+    double pad_fraction = 0;
+};
+
+struct ItemResult {
+    std::vector<Candidate> crops;
+    std::string skip_reason;  // empty when crops were made
+    bool decoded = false;
+    int64_t n_faces = 0;
+};
+
+double round_to(double v, double step) { return std::nearbyint(v / step) * step; }
+
+nlohmann::json face_provenance(const FaceDetection& face, const FFHQQuad& quad, const CropReport& crop) {
+    nlohmann::json landmarks = nlohmann::json::array();
+    for (const auto& p : face.landmarks) landmarks.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
+    const double roll = std::atan2(quad.eye_to_eye.y, quad.eye_to_eye.x) * 180.0 / M_PI;
+    return {
+        {"box", {face.left, face.top, face.right, face.bottom}},
+        {"landmarks", landmarks},
+        {"quality",
+         {{"detector_score", round_to(face.score, 1e-4)},
+          {"eye_distance", round_to(std::hypot(quad.eye_to_eye.x, quad.eye_to_eye.y), 0.01)},
+          {"eye_to_mouth", round_to(std::hypot(quad.eye_to_mouth.x, quad.eye_to_mouth.y), 0.01)},
+          {"roll_deg", round_to(roll, 0.01)},
+          {"pad_fraction", round_to(crop.pad_fraction, 1e-4)},
+          {"source_scale", round_to(crop.source_scale, 1e-3)}}},
+    };
+}
+
+ItemResult process_item(const SourceItem& item, const std::string& read_error, const BuildOptions& options,
+                        FaceDetector* detector) {
+    ItemResult result;
+    if (!read_error.empty()) {
+        result.skip_reason = read_error;
+        return result;
+    }
+    DecodedImage decoded;
+    try {
+        decoded = decode_image(item.bytes, item.display());
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        const auto colon = message.find("failed: ");
+        result.skip_reason = colon == std::string::npos ? message : message.substr(colon + 8);
+        return result;
+    }
+    result.decoded = true;
+    nlohmann::json base = {{"source", item.path},
+                           {"source_size", {decoded.image.width, decoded.image.height}},
+                           {"format", to_string(decoded.format)}};
+    if (!item.member.empty()) base["member"] = item.member;
+    if (decoded.exif_orientation != 1) base["exif_orientation"] = decoded.exif_orientation;
+    if (!decoded.notes.empty()) base["converted"] = decoded.notes;
+
+    if (options.align == AlignMode::kNone) {
+        if (decoded.image.width != decoded.image.height) {
+            std::ostringstream reason;
+            reason << "not square (" << decoded.image.width << "x" << decoded.image.height
+                   << "); --align none needs square images (use center-crop)";
+            result.skip_reason = reason.str();
+            return result;
+        }
+        RgbImage image = decoded.image.width == options.resolution
+                             ? std::move(decoded.image)
+                             : resize_area(decoded.image, options.resolution, options.resolution);
+        result.crops.push_back({std::move(image), base, 0});
+        return result;
+    }
+    if (options.align == AlignMode::kCenterCrop) {
+        result.crops.push_back({center_crop(decoded.image, options.resolution), base, 0});
+        return result;
+    }
+    const std::vector<FaceDetection> faces = detector->detect(decoded.image);
+    result.n_faces = static_cast<int64_t>(faces.size());
+    if (faces.empty()) {
+        result.skip_reason = "no face found";
+        return result;
+    }
+    if (faces.size() > 1 && options.faces == FacePolicy::kSkip) {
+        result.skip_reason = std::to_string(faces.size()) + " faces (--faces skip)";
+        return result;
+    }
+    const size_t n_use = options.faces == FacePolicy::kAll ? faces.size() : 1;
+    for (size_t k = 0; k < n_use; ++k) {
+        const FFHQQuad quad = ffhq_quad(faces[k].landmarks);
+        CropReport crop;
+        RgbImage image = ffhq_crop(decoded.image, quad, options.resolution, &crop);
+        nlohmann::json provenance = base;
+        provenance.update(face_provenance(faces[k], quad, crop));
+        provenance["n_faces"] = faces.size();
+        provenance["face_index"] = k;
+        result.crops.push_back({std::move(image), std::move(provenance), crop.pad_fraction});
+    }
+    return result;
+}
+
+std::vector<uint8_t> to_chw(const RgbImage& image) {
+    const size_t plane = static_cast<size_t>(image.width * image.height);
+    std::vector<uint8_t> chw(plane * 3);
+    for (size_t i = 0; i < plane; ++i) {
+        for (size_t c = 0; c < 3; ++c) chw[c * plane + i] = image.pixels[i * 3 + c];
+    }
+    return chw;
+}
+
+std::string hex64(uint64_t v) {
+    std::ostringstream out;
+    out << std::hex << std::setw(16) << std::setfill('0') << v;
+    return out.str();
+}
+
+}  // namespace
+
+void BuildOptions::validate() const {
+    if (inputs.empty()) throw make_error("no --input given");
+    for (const auto& input : inputs) {
+        if (!fs::exists(input)) throw make_error("--input '", input.string(), "' not found");
+    }
+    if (out.empty()) throw make_error("no --out given");
+    if (resolution < 8 || resolution > 2048 || (resolution & (resolution - 1)) != 0) {
+        throw make_error("bad --resolution ", resolution, " (a power of two from 8 to 2048)");
+    }
+    if (!(val_fraction >= 0 && val_fraction < 1)) throw make_error("bad --val-fraction ", val_fraction, " (0 <= f < 1)");
+    if (n_threads < 1 || n_threads > 256) throw make_error("bad --threads ", n_threads, " (1 to 256)");
+    if (dedup_threshold < -1 || dedup_threshold > 32) throw make_error("bad --dedup-threshold ", dedup_threshold, " (-1 to 32)");
+    if (upsample < 0 || upsample > 3) throw make_error("bad --upsample ", upsample, " (0 to 3)");
+    if (limit < 0) throw make_error("bad --limit ", limit);
+}
+
+nlohmann::json BuildReport::to_json() const {
+    nlohmann::json skipped_json = nlohmann::json::array();
+    std::map<std::string, int64_t> by_reason;
+    for (const auto& s : skipped) {
+        skipped_json.push_back({{"source", s.source}, {"reason", s.reason}});
+        ++by_reason[s.reason.substr(0, s.reason.find(" ("))];
+    }
+    nlohmann::json duplicates_json = nlohmann::json::array();
+    for (const auto& d : duplicates) {
+        duplicates_json.push_back({{"source", d.source}, {"duplicate_of", d.duplicate_of}, {"distance", d.distance}});
+    }
+    return {{"n_inputs", n_inputs},       {"n_decoded", n_decoded},     {"n_faces", n_faces},
+            {"n_aligned", n_aligned},     {"n_images", n_images},       {"n_train", n_train},
+            {"n_val", n_val},             {"n_skipped", skipped.size()}, {"skipped_by_reason", by_reason},
+            {"n_duplicates", duplicates.size()}, {"n_unlabelled", n_unlabelled}, {"labels", labels},
+            {"seconds", seconds},         {"images_per_second", seconds > 0 ? static_cast<double>(n_inputs) / seconds : 0.0},
+            {"n_padded", n_padded},       {"mean_pad_fraction", mean_pad_fraction},
+            {"skipped", skipped_json},    {"duplicates", duplicates_json}};
+}
+
+BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallback& progress) {
+    options.validate();
+    const auto start = std::chrono::steady_clock::now();
+    SourceWalker walker(options.inputs);
+    std::vector<std::string> sample_names;
+    for (const auto& file : walker.files()) {
+        if (sample_names.size() >= 200) break;
+        sample_names.push_back(file.filename().string());
+    }
+    const std::unique_ptr<LabelProvider> labels = make_label_provider(options.labels, options.inputs, sample_names);
+    std::vector<LabelColumn> columns = labels ? labels->columns() : std::vector<LabelColumn>{};
+    const int64_t identity_column = [&] {
+        for (size_t c = 0; c < columns.size(); ++c) {
+            if (columns[c].name == "identity") return static_cast<int64_t>(c);
+        }
+        return int64_t{-1};
+    }();
+
+    std::vector<std::unique_ptr<FaceDetector>> detectors;
+    if (options.align == AlignMode::kFFHQ) {
+        detectors.push_back(std::make_unique<FaceDetector>(options.landmarks_model, options.upsample));
+        for (int64_t t = 1; t < options.n_threads; ++t) detectors.push_back(detectors[0]->clone());
+    }
+
+    PackWriter writer(options.out, options.resolution, /*channels=*/3, options.overwrite);
+    BuildReport report;
+    report.labels = labels ? labels->describe() : "none";
+    PackIndex index;
+    index.label_columns = columns;
+    std::vector<std::string> kept_sources;
+    std::vector<std::string> unlabelled;
+    DuplicateFinder duplicates(options.dedup_threshold);
+    double pad_sum = 0;
+    const bool has_archives = std::any_of(walker.files().begin(), walker.files().end(),
+                                          [](const fs::path& p) { return is_archive_name(p); });
+    const double total = has_archives ? 0.0 : static_cast<double>(walker.files().size());
+    const size_t block_size = kBlockPerThread * static_cast<size_t>(options.n_threads);
+
+    bool done = false;
+    while (!done) {
+        std::vector<SourceItem> items;
+        std::vector<std::string> errors;
+        while (items.size() < block_size) {
+            if (options.limit > 0 && report.n_inputs + static_cast<int64_t>(items.size()) >= options.limit) {
+                done = true;
+                break;
+            }
+            SourceItem item;
+            std::string error;
+            if (!walker.next(item, error)) {
+                done = true;
+                break;
+            }
+            items.push_back(std::move(item));
+            errors.push_back(std::move(error));
+        }
+        std::vector<ItemResult> results(items.size());
+        std::atomic<size_t> next{0};
+        auto work = [&](size_t thread) {
+            for (size_t i = next++; i < items.size(); i = next++) {
+                try {
+                    results[i] = process_item(items[i], errors[i], options,
+                                              detectors.empty() ? nullptr : detectors[thread].get());
+                } catch (const std::exception& e) {
+                    results[i] = ItemResult{};
+                    results[i].skip_reason = std::string("failed: ") + e.what();
+                }
+            }
+        };
+        std::vector<std::thread> threads;
+        const size_t n_threads = std::min(static_cast<size_t>(options.n_threads), std::max<size_t>(items.size(), 1));
+        for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(work, t);
+        work(0);
+        for (auto& t : threads) t.join();
+
+        for (size_t i = 0; i < items.size(); ++i) {
+            ++report.n_inputs;
+            ItemResult& r = results[i];
+            report.n_decoded += r.decoded ? 1 : 0;
+            report.n_faces += r.n_faces;
+            if (!r.skip_reason.empty()) {
+                report.skipped.push_back({items[i].display(), r.skip_reason});
+                continue;
+            }
+            std::optional<std::vector<int64_t>> row;
+            if (labels) row = labels->lookup(items[i].base_name(), items[i].member.empty() ? items[i].path : items[i].member);
+            if (labels && !row) {
+                ++report.n_unlabelled;
+                if (unlabelled.size() < kMaxListed) unlabelled.push_back(items[i].display());
+            }
+            for (auto& crop : r.crops) {
+                ++report.n_aligned;
+                const std::vector<uint8_t> chw = to_chw(crop.image);
+                const uint64_t hash = perceptual_hash(chw.data(), 3, options.resolution);
+                const auto candidate_index = static_cast<int64_t>(kept_sources.size());
+                if (auto match = duplicates.check_and_add(hash, candidate_index)) {
+                    report.duplicates.push_back(
+                        {items[i].display(), kept_sources[static_cast<size_t>(match->index)], match->distance});
+                    continue;
+                }
+                crop.provenance["phash"] = hex64(hash);
+                writer.append(chw.data(), crop.provenance);
+                kept_sources.push_back(items[i].display());
+                index.labels.push_back(row ? *row : std::vector<int64_t>(columns.size(), kUnknownLabel));
+                pad_sum += crop.pad_fraction;
+                report.n_padded += crop.pad_fraction > 0 ? 1 : 0;
+            }
+        }
+        if (progress) {
+            core::ProgressReport p{"file", static_cast<double>(report.n_inputs), total, {}};
+            p.figures = {{"kept", static_cast<double>(writer.size())},
+                         {"skipped", static_cast<double>(report.skipped.size())},
+                         {"dups", static_cast<double>(report.duplicates.size())}};
+            progress(p);
+        }
+    }
+    report.n_images = writer.size();
+    if (report.n_images == 0) {
+        throw make_error("no images to write: ", report.n_inputs, " inputs, ", report.skipped.size(),
+                         " skipped (first: ", report.skipped.empty() ? "-" : report.skipped[0].source + ": " + report.skipped[0].reason, ")");
+    }
+    std::vector<int64_t> identities;
+    if (identity_column >= 0) {
+        for (const auto& row : index.labels) identities.push_back(row[static_cast<size_t>(identity_column)]);
+    }
+    index.splits = make_split(report.n_images, identities, options.val_fraction, options.seed);
+    for (Split s : index.splits) (s == Split::kTrain ? report.n_train : report.n_val)++;
+    report.mean_pad_fraction = pad_sum / static_cast<double>(report.n_images);
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    nlohmann::json inputs = nlohmann::json::array();
+    for (const auto& input : options.inputs) inputs.push_back(fs::absolute(input).string());
+    index.build = report.to_json();
+    index.build["unlabelled"] = unlabelled;
+    index.build["params"] = {{"inputs", inputs},
+                             {"resolution", options.resolution},
+                             {"align", to_string(options.align)},
+                             {"labels", to_string(options.labels)},
+                             {"faces", to_string(options.faces)},
+                             {"dedup_threshold", options.dedup_threshold},
+                             {"val_fraction", options.val_fraction},
+                             {"seed", options.seed},
+                             {"landmarks_model", options.landmarks_model},
+                             {"upsample", options.upsample},
+                             {"limit", options.limit}};
+    index.build["split_by"] = identity_column >= 0 ? "identity" : "image";
+    writer.commit(std::move(index));
+    return report;
+}
+
+void resize_dataset(const fs::path& source, const fs::path& out, int64_t resolution, bool overwrite,
+                    const core::ProgressCallback& progress) {
+    const PackedDataset dataset(source);
+    if (resolution < 8 || resolution >= dataset.resolution() || (resolution & (resolution - 1)) != 0) {
+        throw make_error("bad --resolution ", resolution, " (a power of two from 8 to below the dataset's ",
+                         dataset.resolution(), ")");
+    }
+    if (dataset.channels() != 3) throw make_error("resize: dataset '", source.string(), "' has ", dataset.channels(), " channels; need 3");
+    const std::vector<nlohmann::json> provenance = dataset.read_provenance();
+    PackWriter writer(out, resolution, /*channels=*/3, overwrite);
+    const int64_t r = dataset.resolution(), plane = r * r;
+    for (int64_t i = 0; i < dataset.size(); ++i) {
+        RgbImage image(r, r);
+        const uint8_t* chw = dataset.image(i);
+        for (int64_t p = 0; p < plane; ++p) {
+            for (int64_t c = 0; c < 3; ++c) image.pixels[static_cast<size_t>(p * 3 + c)] = chw[c * plane + p];
+        }
+        nlohmann::json record = provenance[static_cast<size_t>(i)];
+        record["resized_from"] = r;
+        writer.append(to_chw(resize_area(image, resolution, resolution)).data(), record);
+        if (progress && (i + 1) % 1024 == 0) progress({"img", static_cast<double>(i + 1), static_cast<double>(dataset.size()), {}});
+    }
+    PackIndex index = dataset.index();
+    index.build["resized_from"] = {{"path", fs::absolute(source).string()}, {"resolution", r}};
+    if (index.build.contains("params")) index.build["params"]["resolution"] = resolution;
+    writer.commit(std::move(index));
+}
+
+}  // namespace facegen::data
