@@ -1,0 +1,133 @@
+#include "train/options.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace facegen::train {
+
+AugmentMode parse_augment_mode(const std::string& text) {
+    if (text == "ada") return AugmentMode::ADA;
+    if (text == "fixed") return AugmentMode::Fixed;
+    if (text == "noaug") return AugmentMode::None;
+    throw make_error("unknown augmentation mode '", text, "' (expected ada, fixed or noaug)");
+}
+
+std::string to_string(AugmentMode mode) {
+    switch (mode) {
+        case AugmentMode::ADA: return "ada";
+        case AugmentMode::Fixed: return "fixed";
+        case AugmentMode::None: return "noaug";
+    }
+    return "?";
+}
+
+void TrainOptions::resolve(int64_t world_size) {
+    if (world_size < 1) throw make_error("world size must be >= 1, got ", world_size);
+    if (resolution < 4 || (resolution & (resolution - 1)) != 0)
+        throw make_error("training resolution must be a power of two >= 4, got ", resolution);
+    // Official train.py, cfg_specs['auto'] ("populated dynamically based on resolution and GPU count").
+    if (batch < 0) batch = std::max<int64_t>(std::min<int64_t>(world_size * std::min<int64_t>(4096 / resolution, 32), 64), world_size);
+    if (batch_gpu == 0 && batch > 0) batch_gpu = batch / world_size;
+    if (mbstd_group < 0) mbstd_group = std::min<int64_t>(batch / world_size, 4);
+    if (channel_base < 0) channel_base = resolution >= 512 ? 32768 : 16384;
+    if (g_lr < 0) g_lr = resolution >= 1024 ? 0.002 : 0.0025;
+    if (d_lr < 0) d_lr = resolution >= 1024 ? 0.002 : 0.0025;
+    if (gamma < 0) gamma = 0.0002 * double(resolution * resolution) / double(batch);
+    if (ema_kimg < 0) ema_kimg = double(batch) * 10.0 / 32.0;
+    validate(world_size);
+}
+
+void TrainOptions::validate(int64_t world_size) const {
+    auto need = [](bool ok, const char* field, auto value, const char* rule) {
+        if (!ok) throw make_error("bad training option --", field, " ", value, ": ", rule);
+    };
+    need(batch >= 1, "batch", batch, "must be >= 1");
+    need(batch % world_size == 0, "batch", batch, "must be divisible by the number of processes");
+    need(batch_gpu >= 1 && (batch / world_size) % batch_gpu == 0, "batch-gpu", batch_gpu,
+         "must divide the per-process batch (batch / processes)");
+    need(mbstd_group >= 0, "mbstd-group", mbstd_group, "must be >= 0");
+    need(mbstd_group == 0 || batch_gpu % mbstd_group == 0 || mbstd_group >= batch_gpu, "mbstd-group", mbstd_group,
+         "must divide --batch-gpu");
+    need(z_dim >= 1, "z-dim", z_dim, "must be >= 1");
+    need(w_dim >= 1, "w-dim", w_dim, "must be >= 1");
+    need(map_layers >= 1, "map-layers", map_layers, "must be >= 1");
+    need(channel_base >= 1, "channel-base", channel_base, "must be >= 1");
+    need(channel_max >= 1, "channel-max", channel_max, "must be >= 1");
+    need(g_lr > 0, "g-lr", g_lr, "must be > 0");
+    need(d_lr > 0, "d-lr", d_lr, "must be > 0");
+    need(adam_beta1 >= 0 && adam_beta1 < 1, "adam-beta1", adam_beta1, "must be in [0, 1)");
+    need(adam_beta2 >= 0 && adam_beta2 < 1, "adam-beta2", adam_beta2, "must be in [0, 1)");
+    need(gamma >= 0, "gamma", gamma, "must be >= 0");
+    need(g_reg_interval >= 0, "g-reg-interval", g_reg_interval, "must be >= 0");
+    need(d_reg_interval >= 0, "d-reg-interval", d_reg_interval, "must be >= 0");
+    need(pl_weight >= 0, "pl-weight", pl_weight, "must be >= 0");
+    need(pl_decay >= 0 && pl_decay <= 1, "pl-decay", pl_decay, "must be in [0, 1]");
+    need(pl_batch_shrink >= 1, "pl-batch-shrink", pl_batch_shrink, "must be >= 1");
+    need(style_mixing >= 0 && style_mixing <= 1, "style-mixing", style_mixing, "must be in [0, 1]");
+    need(ema_kimg >= 0, "ema-kimg", ema_kimg, "must be >= 0");
+    need(ema_rampup >= 0, "ema-rampup", ema_rampup, "must be >= 0");
+    need(target > 0 && target < 1, "target", target, "must be in (0, 1)");
+    need(aug_p >= 0 && aug_p <= 1, "aug-p", aug_p, "must be in [0, 1]");
+    need(ada_interval >= 1, "ada-interval", ada_interval, "must be >= 1");
+    need(ada_kimg > 0, "ada-kimg", ada_kimg, "must be > 0");
+    need(kimg > 0, "kimg", kimg, "must be > 0");
+    need(tick_kimg > 0, "tick-kimg", tick_kimg, "must be > 0");
+    need(snap_kimg >= 0, "snap-kimg", snap_kimg, "must be >= 0");
+    need(snap_minutes >= 0, "snap-minutes", snap_minutes, "must be >= 0");
+    need(image_kimg >= 0, "image-kimg", image_kimg, "must be >= 0");
+    need(metrics_kimg >= 0, "metrics-kimg", metrics_kimg, "must be >= 0");
+    need(keep_checkpoints >= 1, "keep-checkpoints", keep_checkpoints, "must be >= 1");
+    need(img_channels >= 1, "img-channels", img_channels, "must be >= 1");
+    generator_config().validate();
+    discriminator_config().validate();
+}
+
+model::GeneratorConfig TrainOptions::generator_config() const {
+    model::GeneratorConfig config;
+    config.z_dim = z_dim;
+    config.w_dim = w_dim;
+    config.resolution = resolution;
+    config.img_channels = img_channels;
+    config.channel_base = channel_base;
+    config.channel_max = channel_max;
+    config.n_mapping_layers = map_layers;
+    config.conv_clamp = conv_clamp;
+    return config;
+}
+
+model::DiscriminatorConfig TrainOptions::discriminator_config() const {
+    model::DiscriminatorConfig config;
+    config.resolution = resolution;
+    config.img_channels = img_channels;
+    config.channel_base = channel_base;
+    config.channel_max = channel_max;
+    config.mbstd_group_size = mbstd_group;
+    config.conv_clamp = conv_clamp;
+    return config;
+}
+
+nlohmann::json to_json(const TrainOptions& o) {
+    return nlohmann::json{
+        {"resolution", o.resolution}, {"img_channels", o.img_channels}, {"z_dim", o.z_dim}, {"w_dim", o.w_dim},
+        {"map_layers", o.map_layers}, {"channel_base", o.channel_base}, {"channel_max", o.channel_max},
+        {"mbstd_group", o.mbstd_group}, {"conv_clamp", o.conv_clamp}, {"batch", o.batch}, {"batch_gpu", o.batch_gpu},
+        {"g_lr", o.g_lr}, {"d_lr", o.d_lr}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
+        {"adam_eps", o.adam_eps}, {"gamma", o.gamma}, {"g_reg_interval", o.g_reg_interval},
+        {"d_reg_interval", o.d_reg_interval}, {"pl_weight", o.pl_weight}, {"pl_decay", o.pl_decay},
+        {"pl_batch_shrink", o.pl_batch_shrink}, {"style_mixing", o.style_mixing}, {"ema_kimg", o.ema_kimg},
+        {"ema_rampup", o.ema_rampup}, {"aug", to_string(o.aug)}, {"augpipe", o.augpipe}, {"target", o.target},
+        {"aug_p", o.aug_p}, {"ada_interval", o.ada_interval}, {"ada_kimg", o.ada_kimg}, {"kimg", o.kimg},
+        {"tick_kimg", o.tick_kimg}, {"snap_kimg", o.snap_kimg}, {"snap_minutes", o.snap_minutes},
+        {"image_kimg", o.image_kimg}, {"metrics_kimg", o.metrics_kimg}, {"keep_checkpoints", o.keep_checkpoints},
+        {"seed", o.seed}};
+}
+
+std::string to_string(const TrainOptions& options) {
+    std::ostringstream out;
+    for (const auto& [key, value] : to_json(options).items()) out << "  " << key << " = " << value.dump() << "\n";
+    return out.str();
+}
+
+}  // namespace facegen::train

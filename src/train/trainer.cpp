@@ -1,0 +1,712 @@
+#include "train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/png_io.h"
+#include "core/safetensors.h"
+#include "core/atomic_file.h"
+#include "facegen/core/version.h"
+#include "model/model_file.h"
+#include "train/augment/ada_controller.h"
+#include "train/ema.h"
+#include "train/losses.h"
+
+namespace facegen::train {
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "facegen-train-checkpoint";
+constexpr int kCheckpointVersion = 1;
+
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void set_requires_grad(torch::nn::Module& module, bool value) {
+    for (auto& p : module.parameters()) p.set_requires_grad(value);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> named_params(torch::nn::Module& module) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& item : module.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+    return out;
+}
+
+double peak_memory_mib() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return double(usage.ru_maxrss) / 1024.0;
+}
+
+/// Keeps torch's default CPU generator untouched by what runs in its scope (sample grids,
+/// evaluations), so they never change the training's random stream.
+class DefaultGeneratorGuard {
+public:
+    DefaultGeneratorGuard() {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        state_ = gen.get_state();
+    }
+    ~DefaultGeneratorGuard() {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(state_);
+    }
+
+private:
+    torch::Tensor state_;
+};
+
+bool crossed(int64_t before, int64_t after, double interval_kimg) {
+    if (interval_kimg <= 0) return false;
+    const auto step = std::max<int64_t>(1, int64_t(std::llround(interval_kimg * 1000)));
+    return after / step > before / step;
+}
+
+double nan_mean(double sum, double count) { return count > 0 ? sum / count : NAN; }
+
+}  // namespace
+
+struct Trainer::Phase {
+    std::string name;  // Gmain, Greg, Gboth, Dmain, Dreg, Dboth
+    bool is_g = false;
+    bool do_main = false;
+    bool do_reg = false;
+    int64_t interval = 1;
+    int64_t index = 0;  // fixed per name: keys the per-round random seeds
+    double gain = 1;
+};
+
+struct Trainer::Round {
+    torch::Tensor real;
+    int64_t global_index = 0;
+};
+
+Trainer::Trainer(TrainOptions options, std::shared_ptr<ImageSource> data, torch::Device device, AugmentFn augment,
+                 std::shared_ptr<Distributed> distributed, RunFolder folder)
+    : options_(std::move(options)),
+      data_(std::move(data)),
+      device_(device),
+      augment_(std::move(augment)),
+      distributed_(std::move(distributed)),
+      folder_(std::move(folder)) {
+    if (distributed_) {
+        rank_ = distributed_->rank();
+        world_size_ = distributed_->world_size();
+    }
+    options_.validate(world_size_);
+    TORCH_CHECK(data_ != nullptr, "Trainer: no data source");
+    if (data_->resolution() != options_.resolution || data_->channels() != options_.img_channels)
+        throw make_error("dataset '", data_->description(), "' has ", data_->channels(), "x", data_->resolution(), "x",
+                         data_->resolution(), " images but the run is configured for ", options_.img_channels, "x",
+                         options_.resolution, "x", options_.resolution);
+    if (options_.aug != AugmentMode::None && !augment_)
+        throw make_error("augmentation '", to_string(options_.aug), "' requested but this build has no augmentation ",
+                         "pipeline; use --aug noaug");
+
+    torch::manual_seed(options_.seed);
+    g_ = model::Generator(options_.generator_config());
+    d_ = model::Discriminator(options_.discriminator_config());
+    g_ema_ = model::Generator(options_.generator_config());
+    g_->to(device_);
+    d_->to(device_);
+    g_ema_->to(device_);
+    g_->train();
+    d_->train();
+    g_ema_->eval();
+    set_requires_grad(*g_, false);
+    set_requires_grad(*d_, false);
+    set_requires_grad(*g_ema_, false);
+    update_ema(g_ema_, g_, /*beta=*/0.0);
+
+    AdamHyper g_hyper{options_.g_lr, options_.adam_beta1, options_.adam_beta2, options_.adam_eps};
+    AdamHyper d_hyper{options_.d_lr, options_.adam_beta1, options_.adam_beta2, options_.adam_eps};
+    adam_g_ = std::make_unique<Adam>(named_params(*g_), lazy_regularization_corrected(g_hyper, options_.g_reg_interval));
+    adam_d_ = std::make_unique<Adam>(named_params(*d_), lazy_regularization_corrected(d_hyper, options_.d_reg_interval));
+    if (options_.aug == AugmentMode::ADA)
+        ada_ = std::make_unique<AdaptiveAugmentController>(
+            AdaOptions().target(options_.target).interval(options_.ada_interval).kimg(options_.ada_kimg),
+            options_.aug_p);
+    fixed_p_ = options_.aug == AugmentMode::Fixed ? options_.aug_p : 0.0;
+    build_phases();
+    broadcast_state();
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::build_phases() {
+    // Official training_loop.py: lazy regularisation splits each network's step into a
+    // main phase every minibatch and a regularisation phase every `interval` minibatches,
+    // with the regulariser's gradient scaled by the interval (gain).
+    auto add = [&](bool is_g, int64_t reg_interval, bool reg_enabled) {
+        const std::string who = is_g ? "G" : "D";
+        const int64_t base = is_g ? 0 : 2;
+        if (reg_interval == 0) {
+            phases_.push_back({who + "both", is_g, true, reg_enabled, 1, base, 1.0});
+        } else {
+            phases_.push_back({who + "main", is_g, true, false, 1, base, 1.0});
+            if (reg_enabled) phases_.push_back({who + "reg", is_g, false, true, reg_interval, base + 1, double(reg_interval)});
+        }
+    };
+    add(/*is_g=*/true, options_.g_reg_interval, options_.pl_weight != 0);
+    add(/*is_g=*/false, options_.d_reg_interval, options_.gamma != 0);
+}
+
+double Trainer::aug_p() const { return ada_ ? ada_->p() : fixed_p_; }
+
+void Trainer::seed_round(int64_t phase_index, int64_t global_round) const {
+    uint64_t h = splitmix64(options_.seed);
+    h = splitmix64(h ^ uint64_t(batch_idx_));
+    h = splitmix64(h ^ uint64_t(phase_index));
+    h = splitmix64(h ^ uint64_t(global_round));
+    torch::manual_seed(h >> 1);
+}
+
+torch::Tensor Trainer::run_g(const torch::Tensor& z, bool update_w_avg) {
+    auto ws = g_->map(z, {}, /*truncation_psi=*/1.0, std::nullopt, update_w_avg);
+    if (options_.style_mixing > 0) {
+        const int64_t num_ws = ws.size(1);
+        const int64_t cutoff = draw_mixing_cutoff(num_ws, options_.style_mixing, ws.device());
+        if (cutoff < num_ws) {
+            // Official loss.py maps a second latent without updating w_avg.
+            const auto ws2 = g_->map(torch::randn_like(z), {}, 1.0, std::nullopt, /*update_w_avg=*/false);
+            ws = torch::cat({ws.narrow(1, 0, cutoff), ws2.narrow(1, cutoff, num_ws - cutoff)}, 1);
+        }
+    }
+    return ws;
+}
+
+torch::Tensor Trainer::run_d(const torch::Tensor& images) {
+    const double p = aug_p();
+    if (augment_ && p > 0) return d_->forward(augment_(images, p));
+    return d_->forward(images);
+}
+
+void Trainer::phase_round(const Phase& phase, const Round& round, StepStats& stats, double& pl_sum, double& pl_count) {
+    seed_round(phase.index, round.global_index);
+    const int64_t n = round.real.size(0);
+    const double per_rank = double(options_.batch_per_rank(world_size_));
+    const auto z = torch::randn({n, options_.z_dim}, torch::TensorOptions().device(device_));
+    if (phase.is_g) {
+        if (phase.do_main) {
+            const auto images = g_->synthesize(run_g(z, /*update_w_avg=*/true));
+            const auto loss = loss_g_main(run_d(images));
+            loss.sum().mul(phase.gain / per_rank).backward();
+            stats.loss_g = (std::isnan(stats.loss_g) ? 0 : stats.loss_g) + loss.detach().sum().item<double>() / per_rank;
+        }
+        if (phase.do_reg) {
+            const int64_t n_pl = std::max<int64_t>(1, n / options_.pl_batch_shrink);
+            const int64_t rounds = options_.rounds_per_rank(world_size_);
+            const auto ws = run_g(z.narrow(0, 0, n_pl), /*update_w_avg=*/true);
+            const auto images = g_->synthesize(ws);
+            const auto pl_noise = torch::randn_like(images) / std::sqrt(double(images.size(2) * images.size(3)));
+            const auto lengths = path_lengths(images, ws, pl_noise);
+            const auto penalty = (lengths - pl_mean_).square();
+            penalty.sum().mul(options_.pl_weight * phase.gain / double(rounds * n_pl)).backward();
+            pl_sum += lengths.detach().sum().item<double>();
+            pl_count += double(n_pl);
+            stats.pl_penalty =
+                (std::isnan(stats.pl_penalty) ? 0 : stats.pl_penalty) + penalty.detach().sum().item<double>() / double(rounds * n_pl);
+        }
+        return;
+    }
+    double loss_d = std::isnan(stats.loss_d) ? 0 : stats.loss_d;
+    if (phase.do_main) {
+        torch::Tensor fakes;
+        {
+            torch::NoGradGuard no_grad;
+            fakes = g_->synthesize(run_g(z, /*update_w_avg=*/true));
+        }
+        const auto loss = loss_d_fake(run_d(fakes));
+        loss.sum().mul(phase.gain / per_rank).backward();
+        loss_d += loss.detach().sum().item<double>() / per_rank;
+    }
+    const auto real = round.real.detach().requires_grad_(phase.do_reg);
+    const auto logits = run_d(real);
+    if (ada_) ada_->accumulate(logits.detach());
+    auto total = torch::zeros({n}, logits.options());
+    if (phase.do_main) {
+        const auto loss = loss_d_real(logits);
+        total = total + loss;
+        loss_d += loss.detach().sum().item<double>() / per_rank;
+    }
+    if (phase.do_reg) {
+        const auto loss_r1 = r1_penalty(logits, real) * (options_.gamma / 2);
+        total = total + loss_r1;
+        stats.loss_d_r1 = (std::isnan(stats.loss_d_r1) ? 0 : stats.loss_d_r1) + loss_r1.detach().sum().item<double>() / per_rank;
+    }
+    total.sum().mul(phase.gain / per_rank).backward();
+    if (phase.do_main) stats.loss_d = loss_d;
+}
+
+void Trainer::sync_gradients(torch::nn::Module& module) {
+    if (!distributed_ || world_size_ == 1) return;
+    std::vector<torch::Tensor> grads;
+    for (auto& p : module.parameters())
+        if (p.grad().defined()) grads.push_back(p.grad());
+    distributed_->all_reduce_mean(grads);
+}
+
+void Trainer::run_phase(const Phase& phase, const std::vector<Round>& rounds, StepStats& stats) {
+    torch::nn::Module& module = phase.is_g ? static_cast<torch::nn::Module&>(*g_) : static_cast<torch::nn::Module&>(*d_);
+    Adam& adam = phase.is_g ? *adam_g_ : *adam_d_;
+    adam.zero_grad();
+    set_requires_grad(module, true);
+    double pl_sum = 0, pl_count = 0;
+    for (const auto& round : rounds) phase_round(phase, round, stats, pl_sum, pl_count);
+    set_requires_grad(module, false);
+    sync_gradients(module);
+    adam.step();
+    if (phase.is_g && phase.do_reg) {
+        std::vector<torch::Tensor> pl{torch::tensor({pl_sum, pl_count}, torch::kFloat64)};
+        if (distributed_ && world_size_ > 1) distributed_->all_reduce_sum(pl);
+        const double mean = pl[0][0].item<double>() / std::max(1.0, pl[0][1].item<double>());
+        pl_mean_ = pl_mean_ + (mean - pl_mean_) * options_.pl_decay;  // official: pl_mean.lerp(mean, pl_decay)
+    }
+}
+
+StepStats Trainer::step() {
+    StepStats stats;
+    const int64_t rounds_per_rank = options_.rounds_per_rank(world_size_);
+    const int64_t per_rank = options_.batch_per_rank(world_size_);
+    const auto reals = data_->next_batch().to(device_, torch::kFloat32);
+    TORCH_CHECK(reals.size(0) == per_rank, "data source returned ", reals.size(0), " images, expected ", per_rank);
+    // Round k of this rank takes its items k, k + R, ...: with the loader's interleaved
+    // sharding that is global round rank + W * k, whatever W and R are.
+    std::vector<Round> rounds;
+    for (int64_t k = 0; k < rounds_per_rank; ++k) {
+        const auto index = torch::arange(k, per_rank, rounds_per_rank, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+        rounds.push_back({reals.index_select(0, index), rank_ + world_size_ * k});
+    }
+    for (const auto& phase : phases_) {
+        if (batch_idx_ % phase.interval != 0) continue;
+        run_phase(phase, rounds, stats);
+    }
+    update_ema(g_ema_, g_, ema_beta(options_.batch, options_.ema_kimg, options_.ema_rampup, cur_nimg_));
+    cur_nimg_ += options_.batch;
+    batch_idx_ += 1;
+    if (ada_ && ada_->due(batch_idx_)) {
+        if (distributed_ && world_size_ > 1) {
+            std::vector<torch::Tensor> acc{ada_->accumulators()};
+            distributed_->all_reduce_sum(acc);
+        }
+        const auto adjustment = ada_->adjust(options_.batch);
+        if (adjustment.adjusted) last_r_t_ = adjustment.r_t;
+    }
+    return stats;
+}
+
+void Trainer::broadcast_state() {
+    if (!distributed_ || world_size_ == 1) return;
+    std::vector<torch::Tensor> tensors;
+    torch::NoGradGuard no_grad;
+    for (auto* module : {static_cast<torch::nn::Module*>(g_.get()), static_cast<torch::nn::Module*>(d_.get()),
+                         static_cast<torch::nn::Module*>(g_ema_.get())}) {
+        for (auto& p : module->parameters()) tensors.push_back(p);
+        for (auto& b : module->buffers()) tensors.push_back(b);
+    }
+    distributed_->broadcast(tensors);
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkpoints
+
+std::map<std::string, torch::Tensor> Trainer::state_tensors() const {
+    std::map<std::string, torch::Tensor> out;
+    auto add_module = [&](const std::string& prefix, const torch::nn::Module& module) {
+        for (const auto& item : module.named_parameters(true)) out[prefix + item.key()] = item.value().detach();
+        for (const auto& item : module.named_buffers(true)) out[prefix + item.key()] = item.value().detach();
+    };
+    add_module("G/", *g_);
+    add_module("D/", *d_);
+    add_module("G_ema/", *g_ema_);
+    auto add_adam = [&](const std::string& prefix, const Adam& adam) {
+        for (const auto& [name, s] : adam.state()) {
+            out[prefix + name + "/exp_avg"] = s.exp_avg;
+            out[prefix + name + "/exp_avg_sq"] = s.exp_avg_sq;
+            out[prefix + name + "/step"] = torch::tensor({s.step}, torch::kInt64);
+        }
+    };
+    add_adam("opt_G/", *adam_g_);
+    add_adam("opt_D/", *adam_d_);
+    const AdaState ada = ada_ ? ada_->state() : AdaState{fixed_p_, 0, 0};
+    out["state/pl_mean"] = torch::tensor({pl_mean_}, torch::kFloat64);
+    out["state/aug_p"] = torch::tensor({ada.p}, torch::kFloat64);
+    out["state/ada_sign_sum"] = torch::tensor({ada.sign_sum}, torch::kFloat64);
+    out["state/ada_count"] = torch::tensor({ada.count}, torch::kFloat64);
+    out["state/r_t"] = torch::tensor({last_r_t_}, torch::kFloat64);
+    {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        out["rng/cpu"] = gen.get_state();
+    }
+    if (device_.is_cuda()) {
+        auto gen = at::globalContext().defaultGenerator(device_);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        out["rng/cuda"] = gen.get_state();
+    }
+    return out;
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+    const auto data_state = data_->state();
+    nlohmann::json state{{"cur_nimg", cur_nimg_},
+                         {"batch_idx", batch_idx_},
+                         {"tick", tick_},
+                         {"world_size", world_size_},
+                         {"data", {{"epoch", data_state.epoch}, {"position", data_state.position}}},
+                         {"wall_clock_s", previous_sessions_s_}};
+    std::map<std::string, std::string> metadata{
+        {"format", kCheckpointFormat},
+        {"format_version", std::to_string(kCheckpointVersion)},
+        {"state", state.dump()},
+        {"options", to_json(options_).dump()},
+        {"generator_config", model::to_json(options_.generator_config())},
+        {"discriminator_config", model::to_json(options_.discriminator_config())},
+        {"facegen_version", kVersion}};
+    std::filesystem::create_directories(path.parent_path().empty() ? "." : path.parent_path());
+    core::write_safetensors(path, state_tensors(), metadata);
+}
+
+void Trainer::load_checkpoint(const std::filesystem::path& path) {
+    const auto file = core::read_safetensors(path);
+    auto meta = [&](const std::string& key) -> const std::string& {
+        const auto it = file.metadata.find(key);
+        if (it == file.metadata.end())
+            throw make_error("checkpoint '", path.string(), "' is not a facegen training checkpoint (no '", key,
+                             "' in its metadata)");
+        return it->second;
+    };
+    if (meta("format") != kCheckpointFormat)
+        throw make_error("checkpoint '", path.string(), "' has format '", meta("format"), "', expected '",
+                         kCheckpointFormat, "'");
+    if (meta("format_version") != std::to_string(kCheckpointVersion))
+        throw make_error("checkpoint '", path.string(), "' has format version ", meta("format_version"),
+                         ", this facegen reads version ", kCheckpointVersion);
+    const auto g_config = model::generator_config_from_json(meta("generator_config"));
+    const auto d_config = model::discriminator_config_from_json(meta("discriminator_config"));
+    if (g_config != options_.generator_config() || d_config != options_.discriminator_config())
+        throw make_error("checkpoint '", path.string(), "' is for another architecture: generator ",
+                         meta("generator_config"), ", discriminator ", meta("discriminator_config"),
+                         "; this run has generator ", model::to_json(options_.generator_config()), ", discriminator ",
+                         model::to_json(options_.discriminator_config()));
+    nlohmann::json state;
+    try {
+        state = nlohmann::json::parse(meta("state"));
+        (void)state.at("cur_nimg").get<int64_t>();
+        (void)state.at("batch_idx").get<int64_t>();
+        (void)state.at("data").at("epoch").get<int64_t>();
+    } catch (const std::exception& e) {
+        throw make_error("checkpoint '", path.string(), "' has a malformed state record: ", e.what());
+    }
+
+    // Validate every tensor before touching anything, so a bad file changes nothing.
+    const auto expected = state_tensors();
+    for (const auto& [name, tensor] : expected) {
+        if (name == "rng/cuda" || name == "state/r_t") continue;
+        const auto it = file.tensors.find(name);
+        if (it == file.tensors.end())
+            throw make_error("checkpoint '", path.string(), "' lacks tensor '", name, "'");
+        if (name == "rng/cpu") continue;
+        if (it->second.sizes() != tensor.sizes() || it->second.scalar_type() != tensor.scalar_type())
+            throw make_error("checkpoint '", path.string(), "': tensor '", name, "' is ", it->second.scalar_type(), " ",
+                             it->second.sizes(), ", expected ", tensor.scalar_type(), " ", tensor.sizes());
+    }
+    {
+        torch::NoGradGuard no_grad;
+        for (auto& [name, tensor] : expected) {
+            if (name.rfind("G/", 0) == 0 || name.rfind("D/", 0) == 0 || name.rfind("G_ema/", 0) == 0)
+                tensor.copy_(file.tensors.at(name));
+        }
+    }
+    auto load_adam = [&](const std::string& prefix, Adam& adam) {
+        for (auto& [name, s] : adam.state()) {
+            s.exp_avg.copy_(file.tensors.at(prefix + name + "/exp_avg"));
+            s.exp_avg_sq.copy_(file.tensors.at(prefix + name + "/exp_avg_sq"));
+            s.step = file.tensors.at(prefix + name + "/step").item<int64_t>();
+        }
+    };
+    load_adam("opt_G/", *adam_g_);
+    load_adam("opt_D/", *adam_d_);
+    pl_mean_ = file.tensors.at("state/pl_mean").item<double>();
+    const AdaState ada{file.tensors.at("state/aug_p").item<double>(), file.tensors.at("state/ada_sign_sum").item<double>(),
+                       file.tensors.at("state/ada_count").item<double>()};
+    if (ada_) ada_->load_state(ada);
+    if (file.tensors.count("state/r_t")) last_r_t_ = file.tensors.at("state/r_t").item<double>();
+    {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(file.tensors.at("rng/cpu"));
+    }
+    if (device_.is_cuda() && file.tensors.count("rng/cuda")) {
+        auto gen = at::globalContext().defaultGenerator(device_);
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(file.tensors.at("rng/cuda"));
+    }
+    cur_nimg_ = state["cur_nimg"].get<int64_t>();
+    batch_idx_ = state["batch_idx"].get<int64_t>();
+    tick_ = state.value("tick", int64_t(0));
+    previous_sessions_s_ = state.value("wall_clock_s", 0.0);
+    SourceState data_state{state["data"]["epoch"].get<int64_t>(), state["data"]["position"].get<int64_t>()};
+    const int64_t saved_world = state.value("world_size", int64_t(1));
+    if (saved_world != world_size_) data_state.position = data_state.position * saved_world / world_size_;
+    data_->restore(data_state);
+}
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& out_dir, int64_t cur_nimg) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "checkpoint-%09lld.safetensors", static_cast<long long>(cur_nimg));
+    return out_dir / "checkpoints" / name;
+}
+
+std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& out_dir) {
+    std::vector<std::filesystem::path> out;
+    const auto dir = out_dir / "checkpoints";
+    if (!std::filesystem::is_directory(dir)) return out;
+    static const std::regex pattern("checkpoint-[0-9]{9,}\\.safetensors");
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        if (entry.is_regular_file() && std::regex_match(entry.path().filename().string(), pattern))
+            out.push_back(entry.path());
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        const auto sa = a.filename().string(), sb = b.filename().string();
+        return sa.size() != sb.size() ? sa.size() < sb.size() : sa < sb;
+    });
+    return out;
+}
+
+std::filesystem::path resolve_resume(const std::string& spec, const std::filesystem::path& out_dir) {
+    if (spec != "latest") {
+        if (!std::filesystem::is_regular_file(spec)) throw make_error("--resume '", spec, "': no such checkpoint file");
+        return spec;
+    }
+    const auto all = list_checkpoints(out_dir);
+    if (all.empty())
+        throw make_error("--resume latest: no checkpoint in '", (out_dir / "checkpoints").string(), "'");
+    return all.back();
+}
+
+void prune_checkpoints(const std::filesystem::path& out_dir, int64_t keep) {
+    auto all = list_checkpoints(out_dir);
+    for (int64_t i = 0; i + keep < int64_t(all.size()); ++i) {
+        std::error_code ignored;
+        std::filesystem::remove(all[i], ignored);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The run
+
+void Trainer::export_model(const std::filesystem::path& path, double wall_clock_s) const {
+    nlohmann::json provenance{{"dataset", data_->description()},
+                              {"kimg", double(cur_nimg_) / 1000.0},
+                              {"hardware", folder_.hardware},
+                              {"processes", world_size_},
+                              {"wall_clock_s", wall_clock_s},
+                              {"facegen_version", kVersion},
+                              {"training_options", to_json(options_)}};
+    model::ModelMetadata metadata;
+    metadata.license = data_->license();
+    metadata.provenance_json = provenance.dump();
+    metadata.description = "StyleGAN2-ADA generator (G_ema) trained by facegen train on " + data_->description();
+    model::Generator g = g_ema_;
+    model::save_model_file(path, g, metadata);
+}
+
+void Trainer::write_sample_grid(const std::filesystem::path& path) {
+    if (!core::png_supported()) return;
+    const int64_t res = options_.resolution;
+    const int64_t cols = std::clamp<int64_t>(1024 / res, 4, 8);
+    const int64_t rows = std::clamp<int64_t>(512 / res, 2, 8);
+    const int64_t n = cols * rows;
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> zs;
+    for (int64_t i = 0; i < n; ++i) {
+        auto gen = at::detail::createCPUGenerator(uint64_t(i));
+        zs.push_back(torch::randn({1, options_.z_dim}, gen));
+    }
+    const auto z = torch::cat(zs).to(device_);
+    model::SynthesisOptions synthesis;
+    synthesis.noise_mode = model::NoiseMode::Const;
+    std::vector<torch::Tensor> images;
+    for (int64_t start = 0; start < n; start += options_.batch_gpu) {
+        const auto part = z.narrow(0, start, std::min(options_.batch_gpu, n - start));
+        images.push_back(g_ema_->forward(part, {}, 1.0, std::nullopt, synthesis).to(torch::kCPU));
+    }
+    const int64_t c = options_.img_channels;
+    auto grid = torch::cat(images)
+                    .add(1)
+                    .mul(127.5)
+                    .round()
+                    .clamp(0, 255)
+                    .to(torch::kUInt8)
+                    .view({rows, cols, c, res, res})
+                    .permute({0, 3, 1, 4, 2})
+                    .reshape({rows * res, cols * res, c})
+                    .contiguous();
+    core::write_png(path, grid.data_ptr<uint8_t>(), cols * res, rows * res, c);
+}
+
+void Trainer::log_message(const TrainerHooks& hooks, const std::string& text) const {
+    if (hooks.log && rank_ == 0) hooks.log(text);
+}
+
+TrainResult Trainer::run(const TrainerHooks& hooks) {
+    using clock = std::chrono::steady_clock;
+    const auto session_start = clock::now();
+    auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+    const int64_t total_nimg = int64_t(std::llround(options_.kimg * 1000));
+    const int64_t session_start_nimg = cur_nimg_;
+    const bool writer = rank_ == 0 && !folder_.out_dir.empty();
+    const auto& out = folder_.out_dir;
+    TrainResult result;
+
+    if (writer) {
+        std::filesystem::create_directories(out / "checkpoints");
+        nlohmann::json config{{"options", to_json(options_)},
+                              {"dataset", data_->description()},
+                              {"processes", world_size_},
+                              {"device", device_.str()},
+                              {"hardware", folder_.hardware},
+                              {"facegen_version", kVersion}};
+        core::write_file_atomically(out / "config.json", config.dump(2) + "\n");
+        if (cur_nimg_ == 0) {
+            DefaultGeneratorGuard guard;
+            write_sample_grid(out / "fakes_init.png");
+        }
+    }
+    std::ofstream log_file;
+    if (writer) log_file.open(out / "log.jsonl", std::ios::app);
+
+    struct Sums {
+        double loss_g = 0, n_g = 0, loss_d = 0, n_d = 0, r1 = 0, n_r1 = 0, pl = 0, n_pl = 0;
+    } sums;
+    auto add = [](double value, double& sum, double& count) {
+        if (!std::isnan(value)) {
+            sum += value;
+            count += 1;
+        }
+    };
+    auto tick_start = clock::now();
+    int64_t tick_start_nimg = cur_nimg_;
+    auto last_snap = clock::now();
+    std::vector<std::pair<std::string, double>> pending_metrics;
+
+    while (cur_nimg_ < total_nimg) {
+        const int64_t before = cur_nimg_;
+        const auto stats = step();
+        add(stats.loss_g, sums.loss_g, sums.n_g);
+        add(stats.loss_d, sums.loss_d, sums.n_d);
+        add(stats.loss_d_r1, sums.r1, sums.n_r1);
+        add(stats.pl_penalty, sums.pl, sums.n_pl);
+        const bool done = cur_nimg_ >= total_nimg;
+
+        double stop = hooks.stop_requested && hooks.stop_requested() ? 1 : 0;
+        double time_snap = options_.snap_minutes > 0 && seconds_since(last_snap) >= options_.snap_minutes * 60 ? 1 : 0;
+        if (distributed_ && world_size_ > 1) {
+            std::vector<torch::Tensor> flags{torch::tensor({stop, time_snap}, torch::kFloat64)};
+            distributed_->all_reduce_sum(flags);
+            stop = flags[0][0].item<double>();
+            time_snap = flags[0][1].item<double>();
+        }
+        const bool snap_due = done || stop > 0 || time_snap > 0 || crossed(before, cur_nimg_, options_.snap_kimg);
+        const bool image_due = done || crossed(before, cur_nimg_, options_.image_kimg);
+        const bool metrics_due = options_.metrics_kimg > 0 && (done || crossed(before, cur_nimg_, options_.metrics_kimg));
+        const bool tick_due = done || stop > 0 || cur_nimg_ >= tick_start_nimg + int64_t(options_.tick_kimg * 1000);
+        const double wall_clock = previous_sessions_s_ + seconds_since(session_start);
+
+        if (metrics_due && hooks.evaluate && rank_ == 0) {
+            DefaultGeneratorGuard guard;
+            for (const auto& figure : hooks.evaluate(g_ema_)) pending_metrics.push_back(figure);
+        }
+        if (image_due && writer) {
+            DefaultGeneratorGuard guard;
+            char name[64];
+            std::snprintf(name, sizeof(name), "fakes%06lld.png", static_cast<long long>(cur_nimg_ / 1000));
+            write_sample_grid(out / name);
+        }
+        if (snap_due) {
+            last_snap = clock::now();
+            if (writer) {
+                const double saved = previous_sessions_s_;
+                previous_sessions_s_ = wall_clock;
+                const auto path = checkpoint_path(out, cur_nimg_);
+                save_checkpoint(path);
+                previous_sessions_s_ = saved;
+                prune_checkpoints(out, options_.keep_checkpoints);
+                export_model(out / "model.safetensors", wall_clock);
+                result.last_checkpoint = path;
+                result.model_path = out / "model.safetensors";
+                log_message(hooks, "saved " + path.string());
+                if (hooks.on_checkpoint) hooks.on_checkpoint(path);
+            }
+        }
+        if (tick_due) {
+            TickReport report;
+            report.tick = tick_;
+            report.kimg = double(cur_nimg_) / 1000.0;
+            report.sec_per_tick = seconds_since(tick_start);
+            report.img_per_s = double(cur_nimg_ - tick_start_nimg) / std::max(1e-9, report.sec_per_tick);
+            report.loss_g = nan_mean(sums.loss_g, sums.n_g);
+            report.loss_d = nan_mean(sums.loss_d, sums.n_d);
+            report.loss_d_r1 = nan_mean(sums.r1, sums.n_r1);
+            report.pl_penalty = nan_mean(sums.pl, sums.n_pl);
+            report.aug_p = aug_p();
+            report.r_t = last_r_t_;
+            report.time_s = wall_clock;
+            report.peak_mem_mib = peak_memory_mib();
+            report.metrics = std::move(pending_metrics);
+            pending_metrics.clear();
+            if (writer) {
+                nlohmann::json line{{"tick", report.tick},         {"kimg", report.kimg},
+                                    {"img_per_s", report.img_per_s}, {"sec_per_tick", report.sec_per_tick},
+                                    {"loss_g", report.loss_g},     {"loss_d", report.loss_d},
+                                    {"loss_d_r1", report.loss_d_r1}, {"pl_penalty", report.pl_penalty},
+                                    {"aug_p", report.aug_p},       {"r_t", report.r_t},
+                                    {"time_s", report.time_s},     {"peak_mem_mib", report.peak_mem_mib}};
+                for (const auto& [name, value] : report.metrics) line["metrics"][name] = value;
+                log_file << line.dump() << "\n";
+                log_file.flush();
+            }
+            if (hooks.on_tick && rank_ == 0) hooks.on_tick(report);
+            sums = Sums{};
+            tick_start = clock::now();
+            tick_start_nimg = cur_nimg_;
+            tick_ += 1;
+        }
+        if (hooks.on_step) hooks.on_step(cur_nimg_);
+        if (hooks.progress && rank_ == 0) {
+            core::ProgressReport progress;
+            progress.unit = "kimg";
+            progress.done = double(cur_nimg_ - session_start_nimg) / 1000.0;
+            progress.total = double(total_nimg - session_start_nimg) / 1000.0;
+            progress.figures = {{"kimg", double(cur_nimg_) / 1000.0},
+                                {"loss_g", stats.loss_g},
+                                {"loss_d", stats.loss_d},
+                                {"aug_p", aug_p()}};
+            hooks.progress(progress);
+        }
+        if (stop > 0) {
+            result.interrupted = true;
+            log_message(hooks, "stopped at " + std::to_string(double(cur_nimg_) / 1000.0) + " kimg on request");
+            break;
+        }
+    }
+    result.cur_nimg = cur_nimg_;
+    result.seconds = seconds_since(session_start);
+    return result;
+}
+
+}  // namespace facegen::train

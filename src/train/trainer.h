@@ -1,0 +1,186 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/progress.h"
+#include "model/discriminator.h"
+#include "model/generator.h"
+#include "train/adam.h"
+#include "train/distributed.h"
+#include "train/image_source.h"
+#include "train/options.h"
+
+namespace facegen::train {
+
+class AdaptiveAugmentController;
+
+/// Applies the discriminator augmentation to a batch at strength p (differentiable wrt
+/// the images to second order; random draws from torch's default generator).
+using AugmentFn = std::function<torch::Tensor(const torch::Tensor& images, double p)>;
+
+/// Named figures, e.g. {"swd_x1e3", 12.3}, logged with the tick that ran the evaluation.
+using EvaluateFn = std::function<std::vector<std::pair<std::string, double>>(model::Generator& g_ema)>;
+
+/// What one minibatch did (means over this rank's images; NaN for phases that did not run).
+struct StepStats {
+    double loss_g = NAN;      // softplus(-D(G(z)))
+    double loss_d = NAN;      // softplus(D(G(z))) + softplus(-D(x))
+    double loss_d_r1 = NAN;   // R1 penalty * gamma / 2
+    double pl_penalty = NAN;  // (|J^T y| - a)^2
+};
+
+/// One line of log.jsonl.
+struct TickReport {
+    int64_t tick = 0;
+    double kimg = 0;
+    double img_per_s = 0;
+    double sec_per_tick = 0;
+    double loss_g = NAN, loss_d = NAN, loss_d_r1 = NAN, pl_penalty = NAN;
+    double aug_p = 0;
+    double r_t = NAN;
+    double time_s = 0;         // wall clock of this session plus the resumed ones
+    double peak_mem_mib = 0;   // peak resident memory of this process
+    std::vector<std::pair<std::string, double>> metrics;
+};
+
+struct TrainerHooks {
+    core::ProgressCallback progress;
+    EvaluateFn evaluate;                       // every metrics_kimg (rank 0)
+    std::function<bool()> stop_requested;      // e.g. a SIGINT/SIGTERM flag
+    std::function<void(const std::string&)> log;  // human-readable messages
+    std::function<void(const TickReport&)> on_tick;
+    /// Called on every rank after each minibatch with the image count.
+    std::function<void(int64_t cur_nimg)> on_step;
+    /// Called after each checkpoint is written (tests use it to kill the process there).
+    std::function<void(const std::filesystem::path&)> on_checkpoint;
+};
+
+struct TrainResult {
+    int64_t cur_nimg = 0;
+    bool interrupted = false;
+    double seconds = 0;
+    std::filesystem::path model_path;       // empty when there is no run folder
+    std::filesystem::path last_checkpoint;  // idem
+};
+
+/// Where files of a run go (rank 0 writes them). An empty out_dir writes nothing.
+struct RunFolder {
+    std::filesystem::path out_dir;
+    std::string hardware;  // provenance, e.g. "cpu: 2 threads"
+};
+
+/// StyleGAN2-ADA training (official training_loop.py + loss.py StyleGAN2Loss):
+/// phases Gmain, Greg, Dmain, Dreg (Gboth / Dboth with interval 0), lazy R1 and path
+/// length regularisation, style mixing, G EMA with ramp-up, ADA, gradient accumulation
+/// over --batch-gpu rounds, data-parallel over processes.
+///
+/// Deliberate differences from the reference, so that the result does not depend on how
+/// the global minibatch is split into rounds and processes (1 process x 2 rounds ==
+/// 2 processes x 1 round, up to float summation order):
+///  - each round's loss is its share of the per-process mean (official: each round adds
+///    its own mean, which scales gradients with the number of rounds);
+///  - random numbers: before each round torch's default generator is seeded from (seed,
+///    minibatch, phase, global round index), instead of one stream per process;
+///  - the path-length target pl_mean is updated once per Greg phase from the mean over the
+///    whole global batch, and the penalty uses the value from before the phase (official:
+///    each round/process updates its own copy first and differentiates through it).
+class Trainer {
+public:
+    /// `options` must be resolved (TrainOptions::resolve). `augment` may be empty when
+    /// options.aug is None. `distributed` null = one process.
+    Trainer(TrainOptions options, std::shared_ptr<ImageSource> data, torch::Device device, AugmentFn augment = {},
+            std::shared_ptr<Distributed> distributed = nullptr, RunFolder folder = {});
+    ~Trainer();
+
+    /// One minibatch: every due phase, EMA, ADA. Returns this rank's losses.
+    StepStats step();
+    /// Trains until options.kimg (or a stop request), writing the run folder.
+    TrainResult run(const TrainerHooks& hooks = {});
+
+    /// The whole training state as named tensors plus metadata (what a checkpoint holds).
+    void save_checkpoint(const std::filesystem::path& path) const;
+    /// Restores everything save_checkpoint wrote. facegen::Error (naming the file) for a
+    /// truncated/corrupt file or one from another architecture; nothing is changed then.
+    void load_checkpoint(const std::filesystem::path& path);
+
+    model::Generator& generator() { return g_; }
+    model::Generator& generator_ema() { return g_ema_; }
+    model::Discriminator& discriminator() { return d_; }
+    Adam& adam_g() { return *adam_g_; }
+    Adam& adam_d() { return *adam_d_; }
+    const TrainOptions& options() const { return options_; }
+    int64_t cur_nimg() const { return cur_nimg_; }
+    int64_t batch_idx() const { return batch_idx_; }
+    double pl_mean() const { return pl_mean_; }
+    double aug_p() const;
+    double last_r_t() const { return last_r_t_; }
+    int64_t rank() const { return rank_; }
+    int64_t world_size() const { return world_size_; }
+    /// Benchmarks only: restarts the image and minibatch counters (the phase schedule and
+    /// the EMA ramp-up follow them) without touching the networks.
+    void set_position(int64_t cur_nimg, int64_t batch_idx) {
+        cur_nimg_ = cur_nimg;
+        batch_idx_ = batch_idx;
+    }
+    /// Every tensor of the state, by checkpoint name (tests compare runs with it).
+    std::map<std::string, torch::Tensor> state_tensors() const;
+
+private:
+    struct Phase;
+    struct Round;
+    void build_phases();
+    void run_phase(const Phase& phase, const std::vector<Round>& rounds, StepStats& stats);
+    void phase_round(const Phase& phase, const Round& round, StepStats& stats, double& pl_sum, double& pl_count);
+    torch::Tensor run_g(const torch::Tensor& z, bool update_w_avg);
+    torch::Tensor run_d(const torch::Tensor& images);
+    void sync_gradients(torch::nn::Module& module);
+    void broadcast_state();
+    void seed_round(int64_t phase_index, int64_t global_round) const;
+    void export_model(const std::filesystem::path& path, double wall_clock_s) const;
+    void write_sample_grid(const std::filesystem::path& path);
+    void log_message(const TrainerHooks& hooks, const std::string& text) const;
+
+    TrainOptions options_;
+    std::shared_ptr<ImageSource> data_;
+    torch::Device device_;
+    AugmentFn augment_;
+    std::shared_ptr<Distributed> distributed_;
+    RunFolder folder_;
+    int64_t rank_ = 0, world_size_ = 1;
+
+    model::Generator g_{nullptr}, g_ema_{nullptr};
+    model::Discriminator d_{nullptr};
+    std::unique_ptr<Adam> adam_g_, adam_d_;
+    std::unique_ptr<AdaptiveAugmentController> ada_;
+    std::vector<Phase> phases_;
+
+    int64_t cur_nimg_ = 0;
+    int64_t batch_idx_ = 0;
+    int64_t tick_ = 0;
+    double pl_mean_ = 0;
+    double fixed_p_ = 0;
+    double last_r_t_ = NAN;
+    double previous_sessions_s_ = 0;  // wall clock of the sessions before a resume
+};
+
+/// Checkpoint files of a run folder: <out>/checkpoints/checkpoint-<nimg, 9 digits>.safetensors.
+std::filesystem::path checkpoint_path(const std::filesystem::path& out_dir, int64_t cur_nimg);
+/// Complete checkpoints in <out>/checkpoints, oldest first (temporary files are ignored).
+std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& out_dir);
+/// "latest" -> the newest checkpoint of out_dir (facegen::Error when there is none);
+/// anything else is a checkpoint path.
+std::filesystem::path resolve_resume(const std::string& spec, const std::filesystem::path& out_dir);
+/// Deletes all but the newest `keep` checkpoints.
+void prune_checkpoints(const std::filesystem::path& out_dir, int64_t keep);
+
+}  // namespace facegen::train

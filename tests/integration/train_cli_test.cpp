@@ -1,0 +1,48 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_support.h"
+
+namespace facegen::train {
+namespace {
+
+class TrainCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!std::filesystem::exists(facegen::test::facegen_binary())) GTEST_SKIP() << "facegen binary not built";
+    }
+    std::string bin() const { return facegen::test::facegen_binary().string(); }
+    facegen::test::TempDir dir_;
+};
+
+TEST_F(TrainCli, HelpShowsOptionsWithDefaults) {
+    const auto r = facegen::test::run_command(bin() + " train --help");
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* text : {"--kimg", "--batch-gpu", "--resume", "--nproc", "--aug", "--snap-kimg", "25000", "bgc"})
+        EXPECT_NE(r.out.find(text), std::string::npos) << text;
+}
+
+TEST_F(TrainCli, TinyRunWritesTheRunFolderAndAModel) {
+    const auto out = dir_ / "run";
+    const auto r = facegen::test::run_command(
+        bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
+                "--channel-max 32 --batch 8 --kimg 0.032 --snap-kimg 0.016 --aug noaug --threads 2 --out '" +
+        out.string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("model.safetensors"), std::string::npos) << r.out;
+    EXPECT_TRUE(std::filesystem::exists(out / "model.safetensors"));
+    EXPECT_TRUE(std::filesystem::exists(out / "log.jsonl"));
+    EXPECT_TRUE(std::filesystem::exists(out / "config.json"));
+    EXPECT_NE(r.err.find("gamma"), std::string::npos) << "resolved options logged";
+}
+
+TEST_F(TrainCli, BadOptionIsAClearError) {
+    const auto r = facegen::test::run_command(bin() + " train --data synthetic:blobs:64 --resolution 16 --batch 6 "
+                                                      "--batch-gpu 4 --out '" + (dir_ / "bad").string() + "'");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--batch-gpu 4"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace facegen::train

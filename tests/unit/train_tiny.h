@@ -1,0 +1,34 @@
+#pragma once
+
+#include "train/image_source.h"
+#include "train/options.h"
+
+namespace facegen::train::test {
+
+/// A configuration that trains in milliseconds per minibatch on a CPU: 16x16, 32 channels.
+inline TrainOptions tiny_options(int64_t world_size = 1) {
+    TrainOptions o;
+    o.resolution = 16;
+    o.z_dim = 32;
+    o.w_dim = 32;
+    o.map_layers = 2;
+    o.channel_base = 512;
+    o.channel_max = 32;
+    o.batch = 8;
+    o.aug = AugmentMode::None;
+    o.kimg = 0.096;
+    o.tick_kimg = 0.032;
+    o.snap_kimg = 0.032;
+    o.image_kimg = 0;
+    o.seed = 7;
+    o.resolve(world_size);
+    return o;
+}
+
+inline std::shared_ptr<InMemoryImageSource> tiny_data(const TrainOptions& o, int64_t rank = 0, int64_t world_size = 1,
+                                                      int64_t n = 64) {
+    return std::make_shared<InMemoryImageSource>(make_blob_images(n, o.resolution, 3, /*seed=*/3),
+                                                 o.batch_per_rank(world_size), o.seed, rank, world_size, "synthetic:blobs");
+}
+
+}  // namespace facegen::train::test
