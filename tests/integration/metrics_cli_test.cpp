@@ -1,0 +1,148 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "data/pack.h"
+#include "model/generator.h"
+#include "model/model_file.h"
+#include "test_support.h"
+
+namespace {
+
+namespace ft = facegen::test;
+
+// One tiny model (16x16) and one tiny dataset (16x16, 40 train + 24 val) shared by the suite.
+class MetricsCLITest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        torch::manual_seed(0);
+        dir_ = new ft::TempDir();
+        facegen::model::GeneratorConfig config;
+        config.z_dim = 32;
+        config.w_dim = 32;
+        config.resolution = 16;
+        config.channel_base = 256;
+        config.channel_max = 32;
+        config.n_mapping_layers = 2;
+        facegen::model::Generator generator(config);
+        facegen::model::ModelMetadata metadata;
+        metadata.description = "metrics CLI test";
+        facegen::model::save_model_file(model_path(), generator, metadata);
+
+        facegen::data::PackWriter writer(data_path(), /*resolution=*/16, /*channels=*/3);
+        facegen::data::PackIndex index;
+        for (int64_t i = 0; i < 64; ++i) {
+            const auto image = (torch::rand({3, 16, 16}) * 255).to(torch::kUInt8).contiguous();
+            writer.append(image.data_ptr<uint8_t>(), nlohmann::json::object());
+            index.splits.push_back(i < 40 ? facegen::data::Split::kTrain : facegen::data::Split::kVal);
+            index.labels.emplace_back();
+        }
+        writer.commit(index);
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+    }
+    static std::filesystem::path model_path() { return *dir_ / "tiny.safetensors"; }
+    static std::filesystem::path data_path() { return *dir_ / "tiny-data"; }
+    static std::string detector() {
+        return (ft::source_dir() / "tests" / "golden" / "metrics_tiny_detector.pt").string();
+    }
+
+    static ft::CommandResult metrics(const std::string& args) {
+        return ft::run_command("'" + ft::facegen_binary().string() + "' metrics " + args);
+    }
+    static nlohmann::json json_of(const ft::CommandResult& result) {
+        EXPECT_EQ(result.exit_code, 0) << result.err;
+        return nlohmann::json::parse(result.out);
+    }
+
+    static ft::TempDir* dir_;
+};
+ft::TempDir* MetricsCLITest::dir_ = nullptr;
+
+TEST_F(MetricsCLITest, SWDOfModelAgainstDataset) {
+    const auto result = metrics("--metric swd --model '" + model_path().string() + "' --data '" +
+                                data_path().string() + "' --num 32 --batch 16 --seed 3");
+    const auto json = json_of(result);
+    EXPECT_EQ(json["metric"], "swd");
+    EXPECT_EQ(json["mode"], "model-vs-data");
+    EXPECT_EQ(json["num_images_a"], 32);
+    EXPECT_EQ(json["num_images_b"], 32);
+    EXPECT_FALSE(json["model_id"].get<std::string>().empty());
+    EXPECT_TRUE(json["figures"].contains("swd_16"));
+    EXPECT_GT(json["value"].get<double>(), 0.0);
+    EXPECT_EQ(json["value"], json["figures"]["swd_avg"]);
+    // Deterministic from the seed; the batch size changes only the generator's float
+    // round-off (convolution kernels batch differently), not the images or positions.
+    const auto again = json_of(metrics("--metric swd --model '" + model_path().string() + "' --data '" +
+                                       data_path().string() + "' --num 32 --batch 8 --seed 3"));
+    EXPECT_NEAR(json["value"].get<double>(), again["value"].get<double>(), 1e-4 * json["value"].get<double>());
+}
+
+TEST_F(MetricsCLITest, RealVsRealComparesTrainAndValidationSplits) {
+    const auto json = json_of(metrics("--metric swd --real-vs-real --data '" + data_path().string() + "'"));
+    EXPECT_EQ(json["mode"], "real-vs-real");
+    EXPECT_EQ(json["split_a"], "train");
+    EXPECT_EQ(json["split_b"], "val");
+    EXPECT_EQ(json["num_images_a"], 24);  // min(--num, 40 train, 24 val)
+    EXPECT_EQ(json["num_images_b"], 24);
+    EXPECT_GT(json["value"].get<double>(), 0.0);
+}
+
+TEST_F(MetricsCLITest, FIDAndKIDWithASuppliedFeatureNetwork) {
+    for (const std::string metric : {"fid", "kid"}) {
+        const auto json = json_of(metrics("--metric " + metric + " --model '" + model_path().string() +
+                                          "' --data '" + data_path().string() + "' --num 20 --inception '" +
+                                          detector() + "' --feature-dim 64"));
+        EXPECT_EQ(json["metric"], metric);
+        EXPECT_EQ(json["feature_dim"], 64);
+        EXPECT_EQ(json["num_images_a"], 64);  // the whole split by default
+        EXPECT_EQ(json["num_images_b"], 20);
+        EXPECT_TRUE(json["figures"].contains(metric));
+        EXPECT_GT(json["value"].get<double>(), 0.0) << metric;
+    }
+}
+
+TEST_F(MetricsCLITest, UnknownMetricFails) {
+    const auto result = metrics("--metric fancy --model '" + model_path().string() + "' --data '" +
+                                data_path().string() + "'");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("unknown metric 'fancy'"), std::string::npos) << result.err;
+    EXPECT_TRUE(result.out.empty());
+}
+
+TEST_F(MetricsCLITest, FIDWithoutInceptionFails) {
+    const auto result = metrics("--metric fid --model '" + model_path().string() + "' --data '" +
+                                data_path().string() + "'");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("--inception"), std::string::npos) << result.err;
+}
+
+TEST_F(MetricsCLITest, MissingInceptionFileFails) {
+    const auto result = metrics("--metric kid --model '" + model_path().string() + "' --data '" +
+                                data_path().string() + "' --inception /nonexistent/inception.pt");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("'/nonexistent/inception.pt' not found"), std::string::npos) << result.err;
+}
+
+TEST_F(MetricsCLITest, MissingModelFails) {
+    const auto result = metrics("--model /nonexistent/model.safetensors --data '" + data_path().string() + "'");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("/nonexistent/model.safetensors"), std::string::npos) << result.err;
+}
+
+TEST_F(MetricsCLITest, MissingDatasetFails) {
+    const auto result = metrics("--model '" + model_path().string() + "' --data /nonexistent/dataset");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("/nonexistent/dataset"), std::string::npos) << result.err;
+}
+
+TEST_F(MetricsCLITest, ModelOrRealVsRealIsRequired) {
+    const auto result = metrics("--data '" + data_path().string() + "'");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("--model is required"), std::string::npos) << result.err;
+}
+
+}  // namespace
