@@ -1,0 +1,235 @@
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <optional>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "train/augment_factory.h"
+#include "train/distributed.h"
+#include "train/image_source.h"
+#include "train/trainer.h"
+
+#ifdef FACEGEN_HAVE_METRICS
+#include "metrics/image_sets.h"
+#include "metrics/metrics.h"
+#endif
+
+namespace facegen::app {
+namespace {
+
+struct TrainParams {
+    std::string data;                // packed dataset folder or synthetic:blobs:N
+    std::string out;                 // run folder
+    std::string resume;              // "", "latest" or a checkpoint path
+    std::string device = "cpu";
+    int threads = 0;
+    int nproc = 1;
+    double dist_timeout_s = 1800;
+    bool mirror = false;
+    int64_t metrics_images = 1024;
+    train::TrainOptions options;
+    std::string aug = "ada";
+
+    void validate() const {
+        if (data.empty()) throw Error("--data is required");
+        if (out.empty()) throw Error("--out is required");
+        if (nproc < 1) throw make_error("--nproc ", nproc, " must be >= 1");
+        if (threads < 0) throw make_error("--threads ", threads, " must be >= 0");
+        if (dist_timeout_s <= 0) throw make_error("--dist-timeout-s ", dist_timeout_s, " must be > 0");
+        if (metrics_images < 2) throw make_error("--metrics-images ", metrics_images, " must be >= 2");
+    }
+    std::string to_string() const {
+        std::ostringstream s;
+        s << "train:\n  data = " << data << "\n  out = " << out << "\n  resume = " << resume << "\n  device = " << device
+          << "\n  threads = " << threads << "\n  mirror = " << mirror << "\n  metrics_images = " << metrics_images << "\n"
+          << train::to_string(options);
+        return s.str();
+    }
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int signal_number) {
+    g_stop.store(true);
+    // A second signal kills at once.
+    std::signal(signal_number, SIG_DFL);
+}
+
+std::vector<std::string> own_command_line_without_nproc() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    std::string arg;
+    while (std::getline(in, arg, '\0')) args.push_back(arg);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--nproc") {
+            ++i;
+            continue;
+        }
+        if (args[i].rfind("--nproc=", 0) == 0) continue;
+        out.push_back(args[i]);
+    }
+    return out;
+}
+
+std::string hardware_description(const torch::Device& device) {
+    std::ostringstream s;
+    s << device.str() << ", " << at::get_num_threads() << " threads, " << std::thread::hardware_concurrency()
+      << " cores";
+    return s.str();
+}
+
+void run_train(TrainParams params) {
+    params.validate();
+    params.options.aug = train::parse_augment_mode(params.aug);
+    const bool launched = std::getenv("WORLD_SIZE") != nullptr;
+    if (params.nproc > 1 && !launched) {
+        const int code = train::launch_local_processes(params.nproc, own_command_line_without_nproc());
+        if (code != 0) throw make_error("training with --nproc ", params.nproc, " failed: a process exited with code ", code);
+        return;
+    }
+    const auto env = train::DistributedEnv::from_environment();
+    auto device = core::parse_device(params.device);
+    if (device.is_cuda() && !device.has_index()) device = torch::Device(torch::kCUDA, int(env.local_rank));
+    core::set_cpu_threads(params.threads);
+
+    const auto [resolution, channels] = train::probe_image_source(params.data, params.options.resolution);
+    params.options.resolution = resolution;
+    params.options.img_channels = channels;
+    params.options.resolve(env.world_size);
+    if (env.rank == 0) std::fprintf(stderr, "%s", params.to_string().c_str());
+
+    std::shared_ptr<train::Distributed> distributed;
+    if (env.world_size > 1) {
+        distributed = train::connect_distributed(
+            env, device, std::chrono::milliseconds(int64_t(params.dist_timeout_s * 1000)));
+    }
+    std::shared_ptr<train::ImageSource> data =
+        train::open_image_source(params.data, resolution, params.options.batch_per_rank(env.world_size),
+                                 params.options.seed, env.rank, env.world_size, params.mirror);
+    train::AugmentFn augment;
+    if (params.options.aug != train::AugmentMode::None) augment = train::make_augment_fn(params.options.augpipe, device);
+    train::Trainer trainer(params.options, data, device, augment, distributed,
+                           train::RunFolder{params.out, hardware_description(device)});
+    if (!params.resume.empty()) {
+        const auto path = train::resolve_resume(params.resume, params.out);
+        trainer.load_checkpoint(path);
+        if (env.rank == 0)
+            std::fprintf(stderr, "resumed from %s at %.3f kimg\n", path.c_str(), double(trainer.cur_nimg()) / 1000.0);
+    }
+
+    train::TrainerHooks hooks;
+    core::ProgressLine progress("train", std::chrono::milliseconds(1000));
+    hooks.progress = [&](const core::ProgressReport& report) { progress.update(report); };
+    hooks.log = [](const std::string& text) { std::fprintf(stderr, "\n%s\n", text.c_str()); };
+    hooks.stop_requested = [] { return g_stop.load(); };
+#ifdef FACEGEN_HAVE_METRICS
+    std::optional<metrics::SWDReference> reference;
+    if (params.options.metrics_kimg > 0 && env.rank == 0) {
+        std::fprintf(stderr, "building the SWD reference from %lld real images...\n",
+                     static_cast<long long>(params.metrics_images));
+        if (params.data.rfind("synthetic:", 0) == 0) {
+            auto reals = train::make_blob_images(params.metrics_images, resolution, 3, /*seed=*/12345);
+            reals = reals.add(1).mul(127.5).round().clamp(0, 255).to(torch::kUInt8);
+            reference = metrics::build_swd_reference(metrics::tensor_images(reals, params.data));
+        } else {
+            metrics::DatasetImagesOptions images;
+            images.max_images = params.metrics_images;
+            reference = metrics::build_swd_reference(metrics::dataset_images(params.data, images));
+        }
+        hooks.evaluate = [&](model::Generator& g_ema) { return metrics::evaluate_swd(g_ema, *reference).figures(); };
+    }
+#endif
+
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const auto result = trainer.run(hooks);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+
+    core::ProgressReport final_report;
+    final_report.unit = "kimg";
+    final_report.done = double(result.cur_nimg) / 1000.0;
+    progress.finish(final_report);
+    if (env.rank == 0) {
+        if (result.interrupted)
+            std::fprintf(stderr, "interrupted; continue with: facegen train ... --out %s --resume latest\n",
+                         params.out.c_str());
+        if (!result.model_path.empty()) std::printf("%s\n", result.model_path.c_str());
+    }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+    auto params = std::make_shared<TrainParams>();
+    auto& o = params->options;
+    CLI::App* cmd = app.add_subcommand("train", "Train a StyleGAN2-ADA generator (official recipe; resumable, multi-process)");
+    cmd->add_option("--data", params->data, "Packed dataset folder (facegen dataset) or synthetic:blobs:N")->required();
+    cmd->add_option("--out", params->out, "Run folder: config.json, log.jsonl, sample grids, checkpoints/, model.safetensors")
+        ->required();
+    cmd->add_option("--resume", params->resume, "Continue from 'latest' (newest checkpoint in --out) or a checkpoint path");
+    cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
+    cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();
+    cmd->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--threads", params->threads, "CPU threads per process (0 = LibTorch default)")->capture_default_str();
+    cmd->add_option("--nproc", params->nproc, "Processes to launch on this machine (data parallel)")->capture_default_str();
+    cmd->add_option("--dist-timeout-s", params->dist_timeout_s, "Seconds a process waits for the others before failing")
+        ->capture_default_str();
+    cmd->add_option("--resolution", o.resolution, "Image size for synthetic data (a dataset sets its own)")->capture_default_str();
+    cmd->add_flag("--mirror", params->mirror, "Add left-right mirrored copies of the images (official --mirror)");
+    // architecture
+    cmd->add_option("--z-dim", o.z_dim, "Latent size")->capture_default_str();
+    cmd->add_option("--w-dim", o.w_dim, "Intermediate latent size")->capture_default_str();
+    cmd->add_option("--map-layers", o.map_layers, "Mapping network layers")->capture_default_str();
+    cmd->add_option("--channel-base", o.channel_base, "Channels = min(base / res, max); -1 = auto (16384, 32768 at >= 512)")
+        ->capture_default_str();
+    cmd->add_option("--channel-max", o.channel_max, "Most channels of a layer")->capture_default_str();
+    cmd->add_option("--mbstd-group", o.mbstd_group, "Minibatch-stddev group; -1 = auto min(4, batch per process)")
+        ->capture_default_str();
+    // recipe
+    cmd->add_option("--batch", o.batch, "Global minibatch; -1 = auto max(min(P * min(4096 / res, 32), 64), P)")
+        ->capture_default_str();
+    cmd->add_option("--batch-gpu", o.batch_gpu, "Images per accumulation round per process; 0 = whole share")
+        ->capture_default_str();
+    cmd->add_option("--g-lr", o.g_lr, "Generator learning rate; -1 = auto (0.0025, 0.002 at 1024)")->capture_default_str();
+    cmd->add_option("--d-lr", o.d_lr, "Discriminator learning rate; -1 = auto")->capture_default_str();
+    cmd->add_option("--gamma", o.gamma, "R1 weight; -1 = auto 0.0002 * res^2 / batch")->capture_default_str();
+    cmd->add_option("--g-reg-interval", o.g_reg_interval, "Path-length regularisation every N minibatches (0 = every)")
+        ->capture_default_str();
+    cmd->add_option("--d-reg-interval", o.d_reg_interval, "R1 every N minibatches (0 = every)")->capture_default_str();
+    cmd->add_option("--pl-weight", o.pl_weight, "Path-length regularisation weight")->capture_default_str();
+    cmd->add_option("--pl-decay", o.pl_decay, "Decay of the path-length target")->capture_default_str();
+    cmd->add_option("--pl-batch-shrink", o.pl_batch_shrink, "Path-length batch = batch / this")->capture_default_str();
+    cmd->add_option("--style-mixing", o.style_mixing, "Style-mixing probability")->capture_default_str();
+    cmd->add_option("--ema-kimg", o.ema_kimg, "G EMA half-life in kimg; -1 = auto batch * 10 / 32")->capture_default_str();
+    cmd->add_option("--ema-rampup", o.ema_rampup, "EMA ramp-up ratio (0 = none)")->capture_default_str();
+    // augmentation
+    cmd->add_option("--aug", params->aug, "ada | fixed | noaug")->capture_default_str();
+    cmd->add_option("--augpipe", o.augpipe, "Augmentation preset (bgc, bgcfnc, ...) or key=value list")->capture_default_str();
+    cmd->add_option("--target", o.target, "ADA target for r_t = E[sign(D(real))]")->capture_default_str();
+    cmd->add_option("--aug-p", o.aug_p, "Augmentation probability (initial for ada, constant for fixed)")->capture_default_str();
+    cmd->add_option("--ada-kimg", o.ada_kimg, "ADA speed: kimg for p to change by 1")->capture_default_str();
+    // bookkeeping
+    cmd->add_option("--tick-kimg", o.tick_kimg, "kimg between log.jsonl lines")->capture_default_str();
+    cmd->add_option("--snap-kimg", o.snap_kimg, "kimg between checkpoints + model export (0 = at the end)")
+        ->capture_default_str();
+    cmd->add_option("--snap-minutes", o.snap_minutes, "Also checkpoint every N minutes (0 = off)")->capture_default_str();
+    cmd->add_option("--image-kimg", o.image_kimg, "kimg between sample grids (0 = start and end)")->capture_default_str();
+    cmd->add_option("--metrics-kimg", o.metrics_kimg, "kimg between SWD evaluations (0 = off)")->capture_default_str();
+    cmd->add_option("--metrics-images", params->metrics_images, "Real/fake images per SWD evaluation")
+        ->capture_default_str();
+    cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept in --out/checkpoints")->capture_default_str();
+    cmd->callback([params] { run_train(*params); });
+}
+
+}  // namespace facegen::app
