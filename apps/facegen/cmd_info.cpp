@@ -31,9 +31,11 @@ std::set<std::string> stored_dtypes(const std::filesystem::path& path) {
     for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | size_bytes[i];
     std::string header(static_cast<size_t>(header_size), '\0');
     in.read(header.data(), static_cast<std::streamsize>(header.size()));
+    if (!in) throw make_error("model '", path.string(), "': cannot read the safetensors header");
+    const nlohmann::json entries = nlohmann::json::parse(header);
     std::set<std::string> dtypes;
-    for (const auto& [name, entry] : nlohmann::json::parse(header).items()) {
-        if (name != "__metadata__" && entry.contains("dtype")) dtypes.insert(entry["dtype"].get<std::string>());
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+        if (it.key() != "__metadata__" && it.value().contains("dtype")) dtypes.insert(it.value().at("dtype").get<std::string>());
     }
     return dtypes;
 }

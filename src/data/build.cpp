@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <iomanip>
 #include <map>
 #include <sstream>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/dedup_split.h"
 #include "data/pack.h"
@@ -19,6 +21,10 @@ namespace {
 
 constexpr size_t kBlockPerThread = 32;  // items decoded per thread between ordered writes
 constexpr size_t kMaxListed = 200;      // unlabelled names listed in the report
+// The FFHQ square puts the mouth up to 0.25 of its side below the centre (0.9 x eye-to-mouth
+// on a side >= 3.6 x eye-to-mouth): below 0.5 the mouth can leave the crop.
+constexpr double kMinCropScale = 0.5;
+constexpr double kMaxCropScale = 2.0;
 
 struct Candidate {
     RgbImage image;  // resolution x resolution
@@ -35,21 +41,23 @@ struct ItemResult {
 
 double round_to(double v, double step) { return std::nearbyint(v / step) * step; }
 
-nlohmann::json face_provenance(const FaceDetection& face, const FFHQQuad& quad, const CropReport& crop) {
+// The crop-dependent part of an image's `quality` provenance.
+void set_crop_quality(nlohmann::json& quality, const CropReport& crop, double crop_scale) {
+    quality["pad_fraction"] = round_to(crop.pad_fraction, 1e-4);
+    quality["source_scale"] = round_to(crop.source_scale, 1e-3);
+    quality["crop_scale"] = crop_scale;
+}
+
+nlohmann::json face_provenance(const FaceDetection& face, const FFHQQuad& quad, const CropReport& crop, double crop_scale) {
     nlohmann::json landmarks = nlohmann::json::array();
     for (const auto& p : face.landmarks) landmarks.push_back({round_to(p.x, 0.1), round_to(p.y, 0.1)});
     const double roll = std::atan2(quad.eye_to_eye.y, quad.eye_to_eye.x) * 180.0 / M_PI;
-    return {
-        {"box", {face.left, face.top, face.right, face.bottom}},
-        {"landmarks", landmarks},
-        {"quality",
-         {{"detector_score", round_to(face.score, 1e-4)},
-          {"eye_distance", round_to(std::hypot(quad.eye_to_eye.x, quad.eye_to_eye.y), 0.01)},
-          {"eye_to_mouth", round_to(std::hypot(quad.eye_to_mouth.x, quad.eye_to_mouth.y), 0.01)},
-          {"roll_deg", round_to(roll, 0.01)},
-          {"pad_fraction", round_to(crop.pad_fraction, 1e-4)},
-          {"source_scale", round_to(crop.source_scale, 1e-3)}}},
-    };
+    nlohmann::json quality = {{"detector_score", round_to(face.score, 1e-4)},
+                              {"eye_distance", round_to(std::hypot(quad.eye_to_eye.x, quad.eye_to_eye.y), 0.01)},
+                              {"eye_to_mouth", round_to(std::hypot(quad.eye_to_mouth.x, quad.eye_to_mouth.y), 0.01)},
+                              {"roll_deg", round_to(roll, 0.01)}};
+    set_crop_quality(quality, crop, crop_scale);
+    return {{"box", {face.left, face.top, face.right, face.bottom}}, {"landmarks", landmarks}, {"quality", quality}};
 }
 
 ItemResult process_item(const SourceItem& item, const std::string& read_error, const BuildOptions& options,
@@ -106,11 +114,11 @@ ItemResult process_item(const SourceItem& item, const std::string& read_error, c
     }
     const size_t n_use = options.faces == FacePolicy::kAll ? faces.size() : 1;
     for (size_t k = 0; k < n_use; ++k) {
-        const FFHQQuad quad = ffhq_quad(faces[k].landmarks);
+        const FFHQQuad quad = ffhq_quad(faces[k].landmarks, options.crop_scale);
         CropReport crop;
         RgbImage image = ffhq_crop(decoded.image, quad, options.resolution, &crop);
         nlohmann::json provenance = base;
-        provenance.update(face_provenance(faces[k], quad, crop));
+        provenance.update(face_provenance(faces[k], quad, crop, options.crop_scale));
         provenance["n_faces"] = faces.size();
         provenance["face_index"] = k;
         result.crops.push_back({std::move(image), std::move(provenance), crop.pad_fraction});
@@ -133,7 +141,110 @@ std::string hex64(uint64_t v) {
     return out.str();
 }
 
+// What realign needs of one image's provenance record.
+struct RealignItem {
+    std::string path;    // source file (the archive, for a member)
+    std::string member;  // archive member, or empty
+    int64_t width = 0, height = 0;  // recorded decoded size (0 = not recorded)
+    std::vector<Point2> landmarks;
+    std::string display() const { return member.empty() ? path : path + ":" + member; }
+};
+
+// Parses every record first, so a dataset without landmarks or with missing photos fails
+// before anything is written.
+std::vector<RealignItem> realign_items(const std::vector<nlohmann::json>& provenance, const fs::path& dataset) {
+    std::vector<RealignItem> items(provenance.size());
+    size_t n_missing = 0;
+    std::string first_missing;
+    for (size_t i = 0; i < provenance.size(); ++i) {
+        const nlohmann::json& record = provenance[i];
+        RealignItem& item = items[i];
+        const auto* landmarks = record.contains("landmarks") ? &record["landmarks"] : nullptr;
+        if (landmarks == nullptr || !landmarks->is_array() || landmarks->size() != 68 || !record.contains("source")) {
+            throw make_error("realign: image ", i, " of '", dataset.string(),
+                             "' has no source path and 68 landmarks in its provenance; realign needs a dataset built with --align ffhq");
+        }
+        for (const auto& p : *landmarks) item.landmarks.push_back({p.at(0).get<double>(), p.at(1).get<double>()});
+        item.path = record["source"].get<std::string>();
+        item.member = record.value("member", std::string());
+        if (record.contains("source_size")) {
+            item.width = record["source_size"].at(0).get<int64_t>();
+            item.height = record["source_size"].at(1).get<int64_t>();
+        }
+        if (!fs::is_regular_file(item.path)) {
+            if (n_missing++ == 0) first_missing = "'" + item.path + "' (image " + std::to_string(i) + ")";
+        }
+    }
+    if (n_missing > 0) {
+        throw make_error("realign: source photo ", first_missing, " not found; ", n_missing, " of ", items.size(),
+                         " sources of '", dataset.string(), "' are missing (realign re-reads the photos the dataset was built from)");
+    }
+    return items;
+}
+
+// Reads recorded sources: plain files directly, archive members by walking the archive
+// forward (a dataset stores its images in walk order, so each archive is read about once).
+class SourceReader {
+public:
+    std::string read(const RealignItem& item) {
+        if (item.member.empty()) return core::read_file(item.path);
+        for (int pass = 0; pass < 2; ++pass) {
+            std::unique_ptr<SourceWalker>& walker = archives_[item.path];
+            if (!walker || pass == 1) walker = std::make_unique<SourceWalker>(std::vector<fs::path>{item.path});
+            SourceItem found;
+            std::string error;
+            while (walker->next(found, error)) {
+                if (found.member != item.member) continue;
+                if (!error.empty()) throw make_error("read '", item.display(), "' failed: ", error);
+                return std::move(found.bytes);
+            }
+        }
+        throw make_error("realign: member '", item.member, "' not found in archive '", item.path, "'");
+    }
+
+private:
+    std::map<std::string, std::unique_ptr<SourceWalker>> archives_;
+};
+
+struct RealignResult {
+    std::vector<uint8_t> chw;
+    CropReport crop;
+    uint64_t hash = 0;
+    std::exception_ptr error;
+};
+
+RealignResult realign_one(const RealignItem& item, const std::string& bytes, int64_t index, int64_t resolution,
+                          double crop_scale) {
+    const DecodedImage decoded = decode_image(bytes, item.display());
+    if (item.width > 0 && (decoded.image.width != item.width || decoded.image.height != item.height)) {
+        throw make_error("realign: source '", item.display(), "' of image ", index, " is ", decoded.image.width, "x",
+                         decoded.image.height, " but was ", item.width, "x", item.height,
+                         " when the dataset was built (the photo changed; its landmarks no longer apply)");
+    }
+    RealignResult result;
+    const RgbImage image = ffhq_crop(decoded.image, ffhq_quad(item.landmarks, crop_scale), resolution, &result.crop);
+    result.chw = to_chw(image);
+    result.hash = perceptual_hash(result.chw.data(), 3, resolution);
+    return result;
+}
+
 }  // namespace
+
+void RealignOptions::validate() const {
+    if (source.empty()) throw make_error("no source dataset given");
+    if (!fs::exists(source / kIndexFileName)) throw make_error("dataset '", source.string(), "' not found (no ", kIndexFileName, ")");
+    if (out.empty()) throw make_error("no --out given");
+    if (fs::exists(out) && fs::equivalent(source, out)) {
+        throw make_error("--out '", out.string(), "' is the source dataset; realign into a new folder");
+    }
+    if (resolution != 0 && (resolution < 8 || resolution > 2048 || (resolution & (resolution - 1)) != 0)) {
+        throw make_error("bad --resolution ", resolution, " (0 = the source's, or a power of two from 8 to 2048)");
+    }
+    if (!(crop_scale >= kMinCropScale && crop_scale <= kMaxCropScale)) {
+        throw make_error("bad --crop-scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
+    }
+    if (n_threads < 1 || n_threads > 256) throw make_error("bad --threads ", n_threads, " (1 to 256)");
+}
 
 void BuildOptions::validate() const {
     if (inputs.empty()) throw make_error("no --input given");
@@ -145,6 +256,12 @@ void BuildOptions::validate() const {
         throw make_error("bad --resolution ", resolution, " (a power of two from 8 to 2048)");
     }
     if (!(val_fraction >= 0 && val_fraction < 1)) throw make_error("bad --val-fraction ", val_fraction, " (0 <= f < 1)");
+    if (!(crop_scale >= kMinCropScale && crop_scale <= kMaxCropScale)) {
+        throw make_error("bad --crop-scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
+    }
+    if (crop_scale != 1.0 && align != AlignMode::kFFHQ) {
+        throw make_error("--crop-scale ", crop_scale, " needs --align ffhq (got --align ", to_string(align), ")");
+    }
     if (n_threads < 1 || n_threads > 256) throw make_error("bad --threads ", n_threads, " (1 to 256)");
     if (dedup_threshold < -1 || dedup_threshold > 32) throw make_error("bad --dedup-threshold ", dedup_threshold, " (-1 to 32)");
     if (upsample < 0 || upsample > 3) throw make_error("bad --upsample ", upsample, " (0 to 3)");
@@ -308,6 +425,7 @@ BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallb
     index.build["params"] = {{"inputs", inputs},
                              {"resolution", options.resolution},
                              {"align", to_string(options.align)},
+                             {"crop_scale", options.crop_scale},
                              {"labels", to_string(options.labels)},
                              {"faces", to_string(options.faces)},
                              {"dedup_threshold", options.dedup_threshold},
@@ -317,6 +435,79 @@ BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallb
                              {"upsample", options.upsample},
                              {"limit", options.limit}};
     index.build["split_by"] = identity_column >= 0 ? "identity" : "image";
+    writer.commit(std::move(index));
+    return report;
+}
+
+BuildReport realign_dataset(const RealignOptions& options, const core::ProgressCallback& progress) {
+    options.validate();
+    const auto start = std::chrono::steady_clock::now();
+    const PackedDataset dataset(options.source);
+    const int64_t resolution = options.resolution > 0 ? options.resolution : dataset.resolution();
+    std::vector<nlohmann::json> provenance = dataset.read_provenance();
+    if (static_cast<int64_t>(provenance.size()) != dataset.size()) {
+        throw make_error("realign: '", options.source.string(), "' has ", provenance.size(), " provenance records for ",
+                         dataset.size(), " images");
+    }
+    const std::vector<RealignItem> items = realign_items(provenance, options.source);
+
+    PackWriter writer(options.out, resolution, /*channels=*/3, options.overwrite);
+    SourceReader reader;
+    BuildReport report;
+    double pad_sum = 0;
+    const size_t n = items.size();
+    const size_t block_size = kBlockPerThread * static_cast<size_t>(options.n_threads);
+    for (size_t begin = 0; begin < n; begin += block_size) {
+        const size_t end = std::min(n, begin + block_size);
+        std::vector<std::string> bytes(end - begin);
+        for (size_t i = begin; i < end; ++i) bytes[i - begin] = reader.read(items[i]);
+        std::vector<RealignResult> results(end - begin);
+        std::atomic<size_t> next{0};
+        auto work = [&] {
+            for (size_t k = next++; k < results.size(); k = next++) {
+                try {
+                    results[k] = realign_one(items[begin + k], bytes[k], static_cast<int64_t>(begin + k), resolution,
+                                             options.crop_scale);
+                } catch (...) {
+                    results[k].error = std::current_exception();
+                }
+            }
+        };
+        std::vector<std::thread> threads;
+        for (int64_t t = 1; t < std::min<int64_t>(options.n_threads, static_cast<int64_t>(results.size())); ++t) threads.emplace_back(work);
+        work();
+        for (auto& t : threads) t.join();
+        for (size_t k = 0; k < results.size(); ++k) {
+            if (results[k].error) std::rethrow_exception(results[k].error);
+            nlohmann::json record = std::move(provenance[begin + k]);
+            record.erase("resized_from");  // cropped directly at this resolution now
+            set_crop_quality(record["quality"], results[k].crop, options.crop_scale);
+            record["phash"] = hex64(results[k].hash);
+            writer.append(results[k].chw.data(), record);
+            pad_sum += results[k].crop.pad_fraction;
+            report.n_padded += results[k].crop.pad_fraction > 0 ? 1 : 0;
+        }
+        if (progress) progress({"img", static_cast<double>(end), static_cast<double>(n), {}});
+    }
+
+    PackIndex index = dataset.index();
+    report.n_inputs = report.n_images = writer.size();
+    for (Split s : index.splits) (s == Split::kTrain ? report.n_train : report.n_val)++;
+    report.labels = index.build.value("labels", std::string("none"));
+    report.mean_pad_fraction = n > 0 ? pad_sum / static_cast<double>(n) : 0.0;
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double source_crop_scale =
+        index.build.contains("params") ? index.build["params"].value("crop_scale", 1.0) : 1.0;
+    index.build["realigned_from"] = {{"path", fs::absolute(options.source).string()},
+                                     {"resolution", dataset.resolution()},
+                                     {"crop_scale", source_crop_scale},
+                                     {"mean_pad_fraction", index.build.value("mean_pad_fraction", 0.0)},
+                                     {"seconds", report.seconds}};
+    index.build.erase("resized_from");
+    index.build["params"]["resolution"] = resolution;
+    index.build["params"]["crop_scale"] = options.crop_scale;
+    index.build["mean_pad_fraction"] = report.mean_pad_fraction;
+    index.build["n_padded"] = report.n_padded;
     writer.commit(std::move(index));
     return report;
 }

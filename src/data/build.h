@@ -18,6 +18,7 @@ struct BuildOptions {
     std::filesystem::path out;                  // the packed dataset folder to create
     int64_t resolution = 256;                   // output side, a power of two
     AlignMode align = AlignMode::kFFHQ;
+    double crop_scale = 1.0;                    // ffhq: side of the crop square / the FFHQ rule's (< 1 = tighter)
     LabelSpec labels;                           // default auto
     FacePolicy faces = FacePolicy::kLargest;
     int dedup_threshold = 4;                    // max pHash Hamming distance of duplicates; -1 = keep all
@@ -65,6 +66,29 @@ struct BuildReport {
 /// Builds the dataset; progress in "file" units. Throws facegen::Error for bad options or
 /// output problems; bad input files are skipped and reported, never thrown.
 BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallback& progress = nullptr);
+
+/// What `facegen dataset realign` does: crop again from the photos an ffhq dataset was
+/// built from, using the landmarks stored in its provenance (no detection).
+struct RealignOptions {
+    std::filesystem::path source;  // an existing packed dataset built with --align ffhq
+    std::filesystem::path out;     // the dataset to create
+    int64_t resolution = 0;        // output side, a power of two; 0 = the source's
+    double crop_scale = 1.0;       // as BuildOptions::crop_scale
+    int64_t n_threads = 2;
+    bool overwrite = false;
+
+    /// Throws facegen::Error naming the bad option and value.
+    void validate() const;
+};
+
+/// Re-crops every image of `options.source` from its recorded source photo (file or archive
+/// member) and 68 landmarks; labels, split, provenance and the dedup decisions (which images
+/// exist) are carried over, so image i of the result shows the same face as image i of the
+/// source. Throws facegen::Error before writing anything when an image has no landmarks or a
+/// source file is missing, and during the run when a source no longer decodes to its
+/// recorded size. The report fills n_inputs, n_images, n_train, n_val, labels,
+/// mean_pad_fraction, n_padded and seconds.
+BuildReport realign_dataset(const RealignOptions& options, const core::ProgressCallback& progress = nullptr);
 
 /// Makes a smaller copy of a packed dataset (area filter), keeping labels, splits and
 /// provenance: the way lower resolutions of an aligned set are made (FFHQ's own 256/128

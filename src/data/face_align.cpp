@@ -198,8 +198,9 @@ FacePolicy parse_face_policy(const std::string& text) {
     throw make_error("bad --faces '", text, "' (expected largest, all or skip)");
 }
 
-FFHQQuad ffhq_quad(const std::vector<Point2>& lm) {
+FFHQQuad ffhq_quad(const std::vector<Point2>& lm, double crop_scale) {
     TORCH_CHECK(lm.size() == 68, "ffhq_quad: expected 68 landmarks, got ", lm.size());
+    TORCH_CHECK(crop_scale > 0, "ffhq_quad: crop_scale must be > 0, got ", crop_scale);
     FFHQQuad q;
     // iBUG 68-point layout: 36-41 left eye, 42-47 right eye, 48 and 54 the mouth corners.
     q.eye_left = mean_of(lm, 36, 42);
@@ -213,7 +214,7 @@ FFHQQuad ffhq_quad(const std::vector<Point2>& lm) {
     Point2 x = q.eye_to_eye - Point2{-q.eye_to_mouth.y, q.eye_to_mouth.x};
     const double len = norm(x);
     TORCH_CHECK(len > 0, "ffhq_quad: degenerate landmarks (eyes and mouth coincide)");
-    x = x * (std::max(norm(q.eye_to_eye) * 2.0, norm(q.eye_to_mouth) * 1.8) / len);
+    x = x * (std::max(norm(q.eye_to_eye) * 2.0, norm(q.eye_to_mouth) * 1.8) * crop_scale / len);
     const Point2 y{-x.y, x.x};  // y = flipud(x) * [-1, 1]
     q.x = x;
     q.y = y;

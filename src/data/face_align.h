@@ -27,14 +27,17 @@ FacePolicy parse_face_policy(const std::string& text);  // "largest" | "all" | "
 /// pixel coordinates) centred at `center`, with half-axes `x` (towards the image's right)
 /// and `y` (down). Rule of the FFHQ dataset scripts (Karras et al. 2019, ffhq-dataset
 /// recreate_aligned_images): eyes and mouth define the orientation; the size is the
-/// larger of 2x the eye distance and 1.8x the eye-to-mouth distance.
+/// larger of 2x the eye distance and 1.8x the eye-to-mouth distance (half-axis lengths).
+/// `crop_scale` scales the square about its centre (1 = the FFHQ rule; < 1 frames the face
+/// tighter, so tight source crops such as UTKFace need less synthesised border): canonical
+/// landmark positions move away from the crop centre by the factor 1 / crop_scale.
 struct FFHQQuad {
     Point2 eye_left, eye_right, eye_avg, eye_to_eye, mouth_avg, eye_to_mouth;
     Point2 center, x, y;
     std::array<Point2, 4> corners;
     double qsize = 0;  // side length of the square, source pixels
 };
-FFHQQuad ffhq_quad(const std::vector<Point2>& landmarks);
+FFHQQuad ffhq_quad(const std::vector<Point2>& landmarks, double crop_scale = 1.0);
 
 /// Where source point `p` lands in the aligned output of side `resolution`.
 Point2 ffhq_project(const FFHQQuad& quad, Point2 p, int64_t resolution);

@@ -76,8 +76,16 @@ protected:
         config.n_mapping_layers = 2;
         torch::manual_seed(3);
         model::Generator generator(config);
-        // Fresh generators have w_avg = 0; a non-zero one makes truncation visible.
-        generator->mapping()->w_avg.normal_();
+        {
+            // Fresh generators have w_avg = 0 and noise strengths 0 (official init); non-zero
+            // ones make truncation and the noise mode visible in the pixels.
+            torch::NoGradGuard no_grad;
+            generator->mapping()->w_avg.normal_();
+            for (auto& item : generator->named_parameters()) {
+                const std::string& name = item.key();
+                if (name.size() > 14 && name.compare(name.size() - 14, 14, "noise_strength") == 0) item.value().fill_(0.5);
+            }
+        }
         model::ModelMetadata metadata;
         metadata.license = "test licence: research only";
         metadata.provenance_json = R"({"dataset": "none", "note": "random weights"})";

@@ -424,6 +424,191 @@ TEST_F(DataToolsTest, FFHQCropPutsARotatedEyeWhereTheMathSays) {
     EXPECT_EQ(report.pad_fraction, 0);  // the square lies inside the photo
 }
 
+TEST_F(DataToolsTest, CropScaleMovesCanonicalPointsOutwardByItsInverse) {
+    // Same face as FFHQQuadMatchesHandComputedValues: at scale 0.5 the half-axes are 40 px,
+    // so the square spans (60, 64)-(140, 144) around the unchanged centre (100, 104).
+    const auto lm = landmarks_with({80, 100}, {120, 100}, {90, 140}, {110, 140});
+    const FFHQQuad q1 = ffhq_quad(lm), q_default = ffhq_quad(lm, 1.0), q_half = ffhq_quad(lm, 0.5);
+    for (size_t k = 0; k < 4; ++k) {
+        EXPECT_EQ(q_default.corners[k].x, q1.corners[k].x);
+        EXPECT_EQ(q_default.corners[k].y, q1.corners[k].y);
+    }
+    EXPECT_DOUBLE_EQ(q_half.qsize, 80);
+    EXPECT_DOUBLE_EQ(q_half.center.x, 100);
+    EXPECT_DOUBLE_EQ(q_half.center.y, 104);
+    EXPECT_DOUBLE_EQ(q_half.corners[0].x, 60);
+    EXPECT_DOUBLE_EQ(q_half.corners[0].y, 64);
+    // Left eye (80, 100): at scale 1 it sits at (0.375, 0.475) of the side, at 0.5 at
+    // (0.25, 0.45); its offset from the crop centre (0.5, 0.5) doubles.
+    const Point2 eye1 = ffhq_project(q1, q1.eye_left, 64), eye_half = ffhq_project(q_half, q_half.eye_left, 64);
+    EXPECT_NEAR(eye_half.x, 64 * 0.25 - 0.5, 1e-9);
+    EXPECT_NEAR(eye_half.y, 64 * 0.45 - 0.5, 1e-9);
+    EXPECT_NEAR(eye_half.x + 0.5 - 32, 2 * (eye1.x + 0.5 - 32), 1e-9);
+    EXPECT_NEAR(eye_half.y + 0.5 - 32, 2 * (eye1.y + 0.5 - 32), 1e-9);
+    const Point2 mouth1 = ffhq_project(q1, q1.mouth_avg, 64), mouth_half = ffhq_project(q_half, q_half.mouth_avg, 64);
+    EXPECT_NEAR(mouth_half.y + 0.5 - 32, 2 * (mouth1.y + 0.5 - 32), 1e-9);
+}
+
+TEST_F(DataToolsTest, TighterCropScaleNeedsLessPadding) {
+    // In a 170x170 photo the scale-1 square (20, 24)-(180, 184) pokes out by 10 px right and
+    // 14 px below: the synthesised share is 1 - (150/160) * (146/160) = 0.1445. The
+    // scale-0.5 square (60, 64)-(140, 144) lies inside the photo.
+    const auto lm = landmarks_with({80, 100}, {120, 100}, {90, 140}, {110, 140});
+    const RgbImage photo = noise(170, 170, 3);
+    CropReport full, half;
+    ffhq_crop(photo, ffhq_quad(lm), 64, &full);
+    const RgbImage tight = ffhq_crop(photo, ffhq_quad(lm, 0.5), 64, &half);
+    EXPECT_NEAR(full.pad_fraction, 1 - (150.0 / 160) * (146.0 / 160), 0.02);
+    EXPECT_EQ(half.pad_fraction, 0);
+    EXPECT_NEAR(half.source_scale, 80.0 / 64, 1e-9);
+    // Output pixel (0, 0) of the tight crop is the photo around source (60.6, 64.6).
+    EXPECT_NEAR(tight.at(0, 0)[0], photo.at(60, 64)[0], 2);
+}
+
+TEST_F(DataToolsTest, BadCropScaleNamesTheOption) {
+    BuildOptions options;
+    options.inputs = {tmp_.path()};
+    options.out = tmp_ / "x";
+    options.crop_scale = 0.3;
+    try {
+        options.validate();
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--crop-scale 0.3"), std::string::npos) << e.what();
+    }
+    options.crop_scale = 0.8;
+    options.align = AlignMode::kCenterCrop;
+    EXPECT_THROW(options.validate(), Error);  // framing applies to ffhq only
+}
+
+// A tiny ffhq-style dataset written directly: three photos (two files, one zip member) with
+// known landmarks in their provenance, labels and a split, as `dataset build` would store them.
+struct TinyAlignedSet {
+    std::vector<RgbImage> photos;
+    std::vector<std::vector<Point2>> landmarks;
+};
+
+TinyAlignedSet write_tiny_aligned_set(const fs::path& root, const fs::path& dataset) {
+    TinyAlignedSet set;
+    fs::create_directories(root / "photos");
+    PackWriter writer(dataset, /*resolution=*/16, /*channels=*/3);
+    const auto base = landmarks_with({80, 100}, {120, 100}, {90, 140}, {110, 140});
+    for (int i = 0; i < 3; ++i) {
+        set.photos.push_back(noise(180 + 10 * i, 170, static_cast<unsigned>(40 + i)));
+        std::vector<Point2> lm;
+        for (const auto& p : base) lm.push_back(transform(p, 10.0 * i - 10, 0.9, {5.0 * i, 3}));
+        set.landmarks.push_back(lm);
+        nlohmann::json record = {{"source_size", {set.photos.back().width, set.photos.back().height}}, {"format", "png"}};
+        if (i == 2) {
+            write_archive(root / "photos" / "more.zip", true, {{"c.png", encode_png(set.photos.back())}});
+            record["source"] = (root / "photos" / "more.zip").string();
+            record["member"] = "c.png";
+        } else {
+            const fs::path file = root / "photos" / ("p" + std::to_string(i) + ".png");
+            write_file(file, encode_png(set.photos.back()));
+            record["source"] = file.string();
+        }
+        nlohmann::json points = nlohmann::json::array();
+        for (const auto& p : lm) points.push_back({p.x, p.y});
+        record["landmarks"] = points;
+        record["quality"] = {{"roll_deg", 10.0 * i - 10}, {"pad_fraction", 0.5}};
+        const std::vector<uint8_t> blank(3 * 16 * 16, 0);
+        writer.append(blank.data(), record);
+    }
+    PackIndex index;
+    index.label_columns = {{"kind", {"a", "b"}}};
+    index.labels = {{1}, {0}, {kUnknownLabel}};
+    index.splits = {Split::kTrain, Split::kVal, Split::kTrain};
+    index.build = {{"labels", "csv"}, {"params", {{"resolution", 16}, {"align", "ffhq"}}}};
+    writer.commit(index);
+    return set;
+}
+
+TEST_F(DataToolsTest, RealignRecropsFromStoredLandmarksKeepingLabelsSplitAndProvenance) {
+    const TinyAlignedSet set = write_tiny_aligned_set(tmp_.path(), tmp_ / "src");
+    RealignOptions options;
+    options.source = tmp_ / "src";
+    options.out = tmp_ / "tight";
+    options.resolution = 32;
+    options.crop_scale = 0.7;
+    const BuildReport report = realign_dataset(options);
+    EXPECT_EQ(report.n_images, 3);
+    EXPECT_EQ(report.n_train, 2);
+    const PackedDataset source(tmp_ / "src"), realigned(tmp_ / "tight");
+    ASSERT_EQ(realigned.size(), 3);
+    EXPECT_EQ(realigned.resolution(), 32);
+    EXPECT_EQ(realigned.index().labels, source.index().labels);
+    EXPECT_EQ(realigned.index().splits, source.index().splits);
+    EXPECT_EQ(realigned.index().label_columns[0].classes, source.index().label_columns[0].classes);
+    const auto provenance = realigned.read_provenance();
+    double pad_sum = 0;
+    for (int64_t i = 0; i < 3; ++i) {
+        CropReport crop;
+        const RgbImage expected = ffhq_crop(set.photos[static_cast<size_t>(i)],
+                                            ffhq_quad(set.landmarks[static_cast<size_t>(i)], 0.7), 32, &crop);
+        const uint8_t* chw = realigned.image(i);
+        int64_t n_diff = 0;
+        for (int64_t p = 0; p < 32 * 32; ++p) {
+            for (int64_t c = 0; c < 3; ++c) n_diff += chw[c * 32 * 32 + p] != expected.pixels[static_cast<size_t>(p * 3 + c)];
+        }
+        EXPECT_EQ(n_diff, 0) << "image " << i;
+        const auto& record = provenance[static_cast<size_t>(i)];
+        EXPECT_EQ(record["quality"]["crop_scale"], 0.7);
+        EXPECT_NEAR(record["quality"]["pad_fraction"].get<double>(), crop.pad_fraction, 1e-4);
+        EXPECT_EQ(record["quality"]["roll_deg"], 10.0 * static_cast<double>(i) - 10);  // carried over
+        EXPECT_TRUE(record.contains("phash"));
+        pad_sum += crop.pad_fraction;
+    }
+    EXPECT_EQ(provenance[2]["member"], "c.png");
+    EXPECT_NEAR(report.mean_pad_fraction, pad_sum / 3, 1e-12);
+    const nlohmann::json& build = realigned.index().build;
+    EXPECT_EQ(build["params"]["crop_scale"], 0.7);
+    EXPECT_EQ(build["params"]["resolution"], 32);
+    EXPECT_EQ(build["realigned_from"]["resolution"], 16);
+    EXPECT_EQ(build["realigned_from"]["path"], fs::absolute(tmp_ / "src").string());
+}
+
+TEST_F(DataToolsTest, RealignNamesAMissingSourceBeforeWriting) {
+    write_tiny_aligned_set(tmp_.path(), tmp_ / "src");
+    fs::remove(tmp_ / "photos" / "p1.png");
+    RealignOptions options;
+    options.source = tmp_ / "src";
+    options.out = tmp_ / "out";
+    try {
+        realign_dataset(options);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_NE(message.find((tmp_ / "photos" / "p1.png").string()), std::string::npos) << message;
+        EXPECT_NE(message.find("not found"), std::string::npos) << message;
+        EXPECT_NE(message.find("1 of 3"), std::string::npos) << message;
+    }
+    EXPECT_FALSE(fs::exists(tmp_ / "out"));
+}
+
+TEST_F(DataToolsTest, RealignRefusesDatasetsWithoutLandmarks) {
+    fs::create_directories(tmp_ / "in");
+    write_file(tmp_ / "in" / "a.png", encode_png(noise(40, 40, 1)));
+    BuildOptions build;
+    build.inputs = {tmp_ / "in"};
+    build.out = tmp_ / "cc";
+    build.resolution = 16;
+    build.align = AlignMode::kCenterCrop;
+    build.val_fraction = 0;
+    build_dataset(build);
+    RealignOptions options;
+    options.source = tmp_ / "cc";
+    options.out = tmp_ / "out";
+    try {
+        realign_dataset(options);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--align ffhq"), std::string::npos) << e.what();
+    }
+    options.out = tmp_ / "cc";
+    EXPECT_THROW(options.validate(), Error);  // never realigns a dataset onto itself
+}
+
 TEST_F(DataToolsTest, BuildSkipsBrokenFilesDedupsAndSplits) {
     const fs::path in = tmp_ / "photos";
     fs::create_directories(in);
