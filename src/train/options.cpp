@@ -126,7 +126,9 @@ nlohmann::json to_json(const TrainOptions& o) {
 
 std::string to_string(const TrainOptions& options) {
     std::ostringstream out;
-    for (const auto& [key, value] : to_json(options).items()) out << "  " << key << " = " << value.dump() << "\n";
+    // Named: a range-for over `to_json(options).items()` would iterate a destroyed temporary.
+    const nlohmann::json fields = to_json(options);
+    for (const auto& [key, value] : fields.items()) out << "  " << key << " = " << value.dump() << "\n";
     return out.str();
 }
 
