@@ -7,5 +7,6 @@ facegen_add_test(NAME core_unit_tests
           unit/core_png_test.cpp
           unit/core_image_grid_test.cpp
           unit/core_latents_test.cpp
+          unit/core_heap_tuning_test.cpp
   LIBS facegen_core
   LABELS unit)

@@ -6,9 +6,12 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/heap_tuning.h"
 #include "facegen/core/version.h"
 
 int main(int argc, char** argv) {
+    // Before the first tensor: large activations are then reused, not page-faulted anew (see heap_tuning.h).
+    facegen::core::keep_freed_memory_for_reuse();
     CLI::App app{"facegen: photorealistic faces of people who do not exist (StyleGAN2 in C++)"};
     app.set_version_flag("--version", std::string("facegen ") + facegen::kVersion);
     app.require_subcommand(1);

@@ -17,10 +17,10 @@ torch::Tensor matching_layout(const torch::Tensor& w, const torch::Tensor& x) {
 }
 
 // Explicit argument types: conv2d's padding is overloaded (int list / string) in LibTorch 2.x.
-torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& w, int64_t stride_y, int64_t stride_x, int64_t padding,
-                   int64_t groups = 1) {
+torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& w, int64_t stride_y, int64_t stride_x, int64_t pad_y,
+                   int64_t pad_x, int64_t groups = 1) {
     const std::vector<int64_t> stride = {stride_y, stride_x};
-    const std::vector<int64_t> pad = {padding, padding};
+    const std::vector<int64_t> pad = {pad_y, pad_x};
     const std::vector<int64_t> dilation = {1, 1};
     return at::conv2d(x, matching_layout(w, x), torch::Tensor(), torch::IntArrayRef(stride), torch::IntArrayRef(pad),
                       torch::IntArrayRef(dilation), groups);
@@ -43,7 +43,15 @@ torch::Tensor fir_pass(const torch::Tensor& x, const torch::Tensor& taps, bool v
     torch::Tensor weight = taps.flip({0}).reshape(vertical ? std::vector<int64_t>{1, 1, n_taps, 1}
                                                            : std::vector<int64_t>{1, 1, 1, n_taps});
     weight = weight.expand({channels, 1, weight.size(2), weight.size(3)});
-    return conv(x, weight, vertical ? stride : 1, vertical ? 1 : stride, /*padding=*/0, /*groups=*/channels);
+    return conv(x, weight, vertical ? stride : 1, vertical ? 1 : stride, 0, 0, /*groups=*/channels);
+}
+
+// Kernel taps that feed the `phase` (0: even, 1: odd) outputs of a stride-2 transposed
+// convolution along one axis, in correlation order (last tap first).
+torch::Tensor phase_taps(int64_t phase, int64_t size, const torch::Device& device) {
+    std::vector<int64_t> taps;
+    for (int64_t t = phase; t < size; t += 2) taps.insert(taps.begin(), t);
+    return torch::tensor(taps, torch::kLong).to(device);
 }
 
 }  // namespace
@@ -118,22 +126,69 @@ torch::Tensor conv2d_resample(const torch::Tensor& x, const torch::Tensor& w, in
     const int64_t k = w.size(3);
     const int64_t padding = k / 2;
     constexpr int64_t kTaps = 4;
-    if (up == 1 && down == 1) return conv(x, w, 1, 1, padding);
+    if (up == 1 && down == 1) return conv(x, w, 1, 1, padding, padding);
     if (down == 2) {
         const int64_t p0 = padding + (kTaps - 2 + 1) / 2;
         const int64_t p1 = padding + (kTaps - 2) / 2;
-        if (k == 1) return conv(upfirdn2d(x, 1, 2, p0, p1, p0, p1), w, 1, 1, 0);
-        return conv(upfirdn2d(x, 1, 1, p0, p1, p0, p1), w, 2, 2, 0);
+        if (k == 1) return conv(upfirdn2d(x, 1, 2, p0, p1, p0, p1), w, 1, 1, 0, 0);
+        return conv(upfirdn2d(x, 1, 1, p0, p1, p0, p1), w, 2, 2, 0, 0);
     }
     // up == 2: transposed strided conv, then the FIR with the remaining padding (official
     // conv2d_resample "fast path: upsampling"); the weight is not flipped there.
     const int64_t p0 = padding + (kTaps + 2 - 1) / 2 - (k - 1);
     const int64_t p1 = padding + (kTaps - 2) / 2 - (k - 2);
     const int64_t pt = std::max<int64_t>(std::min(-p0, -p1), 0);
-    const std::vector<int64_t> stride = {2, 2}, pad = {pt, pt}, output_padding = {0, 0}, dilation = {1, 1};
-    torch::Tensor y = at::conv_transpose2d(x, matching_layout(w.transpose(0, 1), x), torch::Tensor(), stride, pad, output_padding,
-                                           /*groups=*/1, dilation);
+    torch::Tensor y;
+    if (k >= 2) {
+        y = conv_transpose2d_stride2(x, w);
+    } else {
+        const std::vector<int64_t> stride = {2, 2}, pad = {0, 0}, output_padding = {0, 0}, dilation = {1, 1};
+        y = at::conv_transpose2d(x, w.transpose(0, 1), torch::Tensor(), stride, pad, output_padding, 1, dilation);
+    }
+    if (pt > 0) y = y.narrow(2, pt, y.size(2) - 2 * pt).narrow(3, pt, y.size(3) - 2 * pt);
     return upfirdn2d(y, 1, 1, p0 + pt, p1 + pt, p0 + pt, p1 + pt, /*gain=*/4.0);
+}
+
+torch::Tensor conv_transpose2d_stride2(const torch::Tensor& x, const torch::Tensor& w) {
+    TORCH_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1) && w.size(2) >= 2 && w.size(3) >= 2,
+                "conv_transpose2d_stride2: x ", x.sizes(), " does not match weight ", w.sizes());
+    const int64_t n = x.size(0), out_channels = w.size(0), height = x.size(2), width = x.size(3);
+    const int64_t kh = w.size(2), kw = w.size(3);
+    // Output pixel (2m + a, 2j + b) only sees kernel taps of parity (a, b): each of the four
+    // phases is an ordinary convolution of x at its own resolution with its share of the
+    // taps. Same FLOPs as the transposed convolution, but the fast direct kernels instead of
+    // LibTorch's CPU transposed convolution (im2col + col2im, about 10x slower forward and
+    // backward here).
+    const int64_t rows = height + (kh + 1) / 2 - 1, cols = width + (kw + 1) / 2 - 1;  // even phase: the longest
+    torch::Tensor phase[2][2];
+    for (int64_t a = 0; a < 2; ++a) {
+        for (int64_t b = 0; b < 2; ++b) {
+            const torch::Tensor rows_taps = phase_taps(a, kh, w.device()), cols_taps = phase_taps(b, kw, w.device());
+            const torch::Tensor kernel = w.index_select(2, rows_taps).index_select(3, cols_taps);
+            phase[a][b] = conv(x, kernel, 1, 1, rows_taps.size(0) - 1, cols_taps.size(0) - 1);
+        }
+    }
+    torch::Tensor y;
+    if (recording_graph()) {
+        // Interleave differentiably: pad every phase to the even phase's size, stack, reshape.
+        const auto padded = [&](const torch::Tensor& p) {
+            return torch::constant_pad_nd(p, {0, cols - p.size(3), 0, rows - p.size(2)});
+        };
+        const torch::Tensor even_rows = torch::stack({padded(phase[0][0]), padded(phase[0][1])}, /*dim=*/-1);
+        const torch::Tensor odd_rows = torch::stack({padded(phase[1][0]), padded(phase[1][1])}, /*dim=*/-1);
+        y = torch::stack({even_rows, odd_rows}, /*dim=*/3).reshape({n, out_channels, 2 * rows, 2 * cols});
+    } else {
+        // Generation: write the phases straight into a channels-last result.
+        torch::Tensor nhwc = torch::zeros({n, rows, 2, cols, 2, out_channels}, x.options());
+        for (int64_t a = 0; a < 2; ++a) {
+            for (int64_t b = 0; b < 2; ++b) {
+                const torch::Tensor& p = phase[a][b];
+                nhwc.select(4, b).select(2, a).narrow(1, 0, p.size(2)).narrow(2, 0, p.size(3)).copy_(p.permute({0, 2, 3, 1}));
+            }
+        }
+        y = nhwc.view({n, 2 * rows, 2 * cols, out_channels}).permute({0, 3, 1, 2});
+    }
+    return y.narrow(2, 0, 2 * (height - 1) + kh).narrow(3, 0, 2 * (width - 1) + kw);
 }
 
 torch::Tensor demodulation_coefficients(const torch::Tensor& styles, const torch::Tensor& weight, double eps) {

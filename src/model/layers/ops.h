@@ -46,6 +46,11 @@ torch::Tensor downsample2d(const torch::Tensor& x);
 /// then conv). At most one of up/down is 2, the other 1.
 torch::Tensor conv2d_resample(const torch::Tensor& x, const torch::Tensor& w, int64_t up, int64_t down);
 
+/// at::conv_transpose2d(x, w.transpose(0, 1), stride 2, padding 0) for a correlation weight
+/// w [O, I, kh, kw] (kh, kw >= 2), computed as four stride-1 convolutions, one per output
+/// phase: [N, I, H, W] -> [N, O, 2H + kh - 2, 2W + kw - 2]. Differentiable (twice).
+torch::Tensor conv_transpose2d_stride2(const torch::Tensor& x, const torch::Tensor& w);
+
 /// Demodulation coefficients of the modulated conv (StyleGAN2 paper eq. 3):
 /// rsqrt(sum_{i,k} (s_i w_oik)^2 + eps) computed as (s^2) @ (sum_k w^2)^T without forming
 /// the per-sample weights. styles [N, I], weight [O, I, k, k] -> [N, O].
