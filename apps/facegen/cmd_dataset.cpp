@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -19,6 +20,17 @@ namespace facegen::app {
 namespace {
 
 namespace fs = std::filesystem;
+
+// --license: the text itself, or @FILE to read it from a file (a dataset's README, say).
+std::string read_license_option(const std::string& value) {
+    if (value.empty() || value[0] != '@') return value;
+    const fs::path path = value.substr(1);
+    std::ifstream in(path);
+    if (!in) throw Error("--license: cannot read '" + path.string() + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 struct DatasetBuildParams {
     std::vector<std::string> input;
@@ -37,6 +49,7 @@ struct DatasetBuildParams {
     int64_t limit = 0;
     bool overwrite = false;
     std::string report;  // optional JSON file with the full build report
+    std::string license;  // terms of the photos (text, or @FILE)
 
     data::BuildOptions to_options() const {
         data::BuildOptions o;
@@ -55,6 +68,7 @@ struct DatasetBuildParams {
         o.upsample = upsample;
         o.limit = limit;
         o.overwrite = overwrite;
+        o.license = read_license_option(license);
         return o;
     }
     void validate() const { to_options().validate(); }
@@ -65,7 +79,8 @@ struct DatasetBuildParams {
         s << "] out=" << out << " resolution=" << resolution << " align=" << align << " crop_scale=" << crop_scale << " labels=" << labels
           << " faces=" << faces << " dedup_threshold=" << dedup_threshold << " val_fraction=" << val_fraction
           << " seed=" << seed << " threads=" << threads << " landmarks_model=" << landmarks_model
-          << " upsample=" << upsample << " limit=" << limit << " overwrite=" << overwrite;
+          << " upsample=" << upsample << " limit=" << limit << " overwrite=" << overwrite
+          << " license=" << (license.empty() ? "(none)" : license.substr(0, 40));
         return s.str();
     }
 };
@@ -288,6 +303,8 @@ void add_dataset_command(CLI::App& app) {
     build->add_option("--upsample", build_params->upsample, "Detector upsampling steps (finds faces smaller than 80 px; 4x slower each)")->capture_default_str();
     build->add_option("--limit", build_params->limit, "Stop after this many input files (0 = all)")->capture_default_str();
     build->add_flag("--overwrite", build_params->overwrite, "Replace an existing dataset at --out");
+    build->add_option("--license", build_params->license,
+                      "Terms of the photos, as text or @FILE (e.g. the source's README); training copies it into model files");
     build->add_option("--report", build_params->report, "Also write the full build report (skipped files, duplicates) as JSON");
     build->callback([build_params] { run_build(*build_params); });
 

@@ -1,6 +1,9 @@
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <optional>
 #include <csignal>
 #include <cstdio>
@@ -40,7 +43,7 @@ struct TrainParams {
     std::string aug = "ada";
 
     void validate() const {
-        if (data.empty()) throw Error("--data is required");
+        if (data.empty()) throw Error("--data is required (on --resume it comes from the run's config.json)");
         if (out.empty()) throw Error("--out is required");
         if (nproc < 1) throw make_error("--nproc ", nproc, " must be >= 1");
         if (threads < 0) throw make_error("--threads ", threads, " must be >= 0");
@@ -81,6 +84,35 @@ std::vector<std::string> own_command_line_without_nproc() {
     return out;
 }
 
+// --resume: every option not given on the command line takes the value the run was
+// started with (config.json in --out), so `facegen train --out RUN --resume latest`
+// continues a run exactly as it began; options given explicitly still win.
+void restore_unset_options(CLI::App& cmd, TrainParams& params) {
+    const std::filesystem::path path = std::filesystem::path(params.out) / "config.json";
+    if (!std::filesystem::is_regular_file(path)) return;  // a checkpoint path into a new folder
+    nlohmann::json config;
+    try {
+        std::ifstream in(path);
+        config = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+        throw make_error("--resume: cannot read the run's settings '", path.string(), "': ", e.what());
+    }
+    if (params.data.empty() && config.contains("dataset")) params.data = config["dataset"].get<std::string>();
+    nlohmann::json saved = config.value("options", nlohmann::json::object());
+    // Named: a range-for over `config.value(...).items()` would iterate a destroyed temporary.
+    const nlohmann::json settings = config.value("settings", nlohmann::json::object());
+    for (const auto& [key, value] : settings.items()) saved[key] = value;
+    for (CLI::Option* option : cmd.get_options()) {
+        if (option->count() > 0 || option->get_lnames().empty()) continue;
+        std::string key = option->get_lnames().front();
+        std::replace(key.begin(), key.end(), '-', '_');
+        const auto it = saved.find(key);
+        if (it == saved.end() || key == "out" || key == "resume" || key == "data") continue;
+        option->add_result(it->is_string() ? it->get<std::string>() : it->dump());
+        option->run_callback();
+    }
+}
+
 std::string hardware_description(const torch::Device& device) {
     std::ostringstream s;
     s << device.str() << ", " << at::get_num_threads() << " threads, " << std::thread::hardware_concurrency()
@@ -118,8 +150,9 @@ void run_train(TrainParams params) {
                                  params.options.seed, env.rank, env.world_size, params.mirror);
     train::AugmentFn augment;
     if (params.options.aug != train::AugmentMode::None) augment = train::make_augment_fn(params.options.augpipe, device);
-    train::Trainer trainer(params.options, data, device, augment, distributed,
-                           train::RunFolder{params.out, hardware_description(device)});
+    train::RunFolder folder{params.out, hardware_description(device)};
+    folder.settings = {{"mirror", params.mirror}, {"metrics_images", params.metrics_images}};
+    train::Trainer trainer(params.options, data, device, augment, distributed, folder);
     if (!params.resume.empty()) {
         const auto path = train::resolve_resume(params.resume, params.out);
         trainer.load_checkpoint(path);
@@ -174,10 +207,13 @@ void add_train_command(CLI::App& app) {
     auto params = std::make_shared<TrainParams>();
     auto& o = params->options;
     CLI::App* cmd = app.add_subcommand("train", "Train a StyleGAN2-ADA generator (official recipe; resumable, multi-process)");
-    cmd->add_option("--data", params->data, "Packed dataset folder (facegen dataset) or synthetic:blobs:N")->required();
+    cmd->add_option("--data", params->data,
+                    "Packed dataset folder (facegen dataset) or synthetic:blobs:N (on --resume: the run's)");
     cmd->add_option("--out", params->out, "Run folder: config.json, log.jsonl, sample grids, checkpoints/, model.safetensors")
         ->required();
-    cmd->add_option("--resume", params->resume, "Continue from 'latest' (newest checkpoint in --out) or a checkpoint path");
+    cmd->add_option("--resume", params->resume,
+                    "Continue from 'latest' (newest checkpoint in --out) or a checkpoint path; options not given "
+                    "are those in --out/config.json");
     cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();
     cmd->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
@@ -229,7 +265,10 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--metrics-images", params->metrics_images, "Real/fake images per SWD evaluation")
         ->capture_default_str();
     cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept in --out/checkpoints")->capture_default_str();
-    cmd->callback([params] { run_train(*params); });
+    cmd->callback([params, cmd] {
+        if (!params->resume.empty()) restore_unset_options(*cmd, *params);
+        run_train(*params);
+    });
 }
 
 }  // namespace facegen::app

@@ -435,6 +435,7 @@ BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallb
                              {"upsample", options.upsample},
                              {"limit", options.limit}};
     index.build["split_by"] = identity_column >= 0 ? "identity" : "image";
+    if (!options.license.empty()) index.build["license"] = options.license;
     writer.commit(std::move(index));
     return report;
 }
@@ -504,6 +505,7 @@ BuildReport realign_dataset(const RealignOptions& options, const core::ProgressC
                                      {"mean_pad_fraction", index.build.value("mean_pad_fraction", 0.0)},
                                      {"seconds", report.seconds}};
     index.build.erase("resized_from");
+    if (const std::string license = dataset.license(); !license.empty()) index.build["license"] = license;
     index.build["params"]["resolution"] = resolution;
     index.build["params"]["crop_scale"] = options.crop_scale;
     index.build["mean_pad_fraction"] = report.mean_pad_fraction;
@@ -536,6 +538,7 @@ void resize_dataset(const fs::path& source, const fs::path& out, int64_t resolut
     }
     PackIndex index = dataset.index();
     index.build["resized_from"] = {{"path", fs::absolute(source).string()}, {"resolution", r}};
+    if (const std::string license = dataset.license(); !license.empty()) index.build["license"] = license;
     if (index.build.contains("params")) index.build["params"]["resolution"] = resolution;
     writer.commit(std::move(index));
 }

@@ -29,6 +29,7 @@ struct BuildOptions {
     int upsample = 0;                           // detector pyramid-up steps (finds faces < 80 px)
     int64_t limit = 0;                          // stop after this many input files/members (0 = all)
     bool overwrite = false;
+    std::string license;                        // terms of the photos, kept in the index (see PackedDataset::license)
 
     /// Throws facegen::Error naming the bad option and value.
     void validate() const;
@@ -90,6 +91,7 @@ struct RealignOptions {
 /// mean_pad_fraction, n_padded and seconds.
 BuildReport realign_dataset(const RealignOptions& options, const core::ProgressCallback& progress = nullptr);
 
+/// Derived datasets (realign, resize) keep the source's licence in their build record.
 /// Makes a smaller copy of a packed dataset (area filter), keeping labels, splits and
 /// provenance: the way lower resolutions of an aligned set are made (FFHQ's own 256/128
 /// versions are resized from the 1024 crops). `resolution` must be a smaller power of two.

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -306,6 +307,22 @@ void PackedDataset::verify() const {
         throw make_error("dataset '", dir_.string(), "' is corrupt: '", kImagesFileName, "' checksum ", got.str(),
                          ", index says ", want.str());
     }
+}
+
+std::string PackedDataset::license() const {
+    for (const char* name : {"LICENSE", "LICENSE.txt", "license.txt"}) {
+        const auto path = dir_ / name;
+        if (std::filesystem::is_regular_file(path)) {
+            std::ifstream in(path);
+            std::ostringstream text;
+            text << in.rdbuf();
+            return text.str();
+        }
+    }
+    const auto& build = index_.build;
+    if (build.is_object() && build.contains("license") && build["license"].is_string())
+        return build["license"].get<std::string>();
+    return {};
 }
 
 std::vector<nlohmann::json> PackedDataset::read_provenance() const {

@@ -124,6 +124,10 @@ public:
     void verify() const;
     /// One JSON object per image from provenance.jsonl (empty objects when the file is absent).
     std::vector<nlohmann::json> read_provenance() const;
+    /// The terms the images come with: a LICENSE / LICENSE.txt / license.txt file in the
+    /// folder, else the "license" text of the build record; empty when neither exists.
+    /// Training copies it into the model file, so it must travel with derived datasets.
+    std::string license() const;
 
 private:
     std::filesystem::path dir_;

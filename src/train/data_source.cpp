@@ -14,24 +14,6 @@ namespace facegen::train {
 #ifdef FACEGEN_HAVE_DATA
 namespace {
 
-/// The licence text a dataset carries: a LICENSE / LICENSE.txt file in its folder, or a
-/// "license" string in index.json's build record.
-std::string dataset_license(const data::PackedDataset& dataset) {
-    for (const char* name : {"LICENSE", "LICENSE.txt", "license.txt"}) {
-        const auto path = dataset.dir() / name;
-        if (std::filesystem::is_regular_file(path)) {
-            std::ifstream in(path);
-            std::ostringstream text;
-            text << in.rdbuf();
-            return text.str();
-        }
-    }
-    const auto& build = dataset.index().build;
-    if (build.is_object() && build.contains("license") && build["license"].is_string())
-        return build["license"].get<std::string>();
-    return {};
-}
-
 class LoaderImageSource : public ImageSource {
 public:
     LoaderImageSource(const std::filesystem::path& dir, int64_t batch_per_rank, uint64_t seed, int64_t rank,
@@ -44,7 +26,7 @@ public:
                                 .seed(seed)
                                 .rank(rank)
                                 .world_size(world_size)),
-          license_(dataset_license(*dataset_)) {}
+          license_(dataset_->license()) {}
     torch::Tensor next_batch() override { return loader_.next().images; }
     SourceState state() const override {
         const auto s = loader_.state();

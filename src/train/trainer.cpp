@@ -580,7 +580,8 @@ TrainResult Trainer::run(const TrainerHooks& hooks) {
                               {"processes", world_size_},
                               {"device", device_.str()},
                               {"hardware", folder_.hardware},
-                              {"facegen_version", kVersion}};
+                              {"facegen_version", kVersion},
+                              {"settings", folder_.settings}};
         core::write_file_atomically(out / "config.json", config.dump(2) + "\n");
         if (cur_nimg_ == 0) {
             DefaultGeneratorGuard guard;

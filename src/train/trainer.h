@@ -77,6 +77,9 @@ struct TrainResult {
 struct RunFolder {
     std::filesystem::path out_dir;
     std::string hardware;  // provenance, e.g. "cpu: 2 threads"
+    // Run settings kept outside TrainOptions (e.g. mirror), saved in config.json under
+    // "settings" so that a resumed run can restore them.
+    nlohmann::json settings = nlohmann::json::object();
 };
 
 /// StyleGAN2-ADA training (official training_loop.py + loss.py StyleGAN2Loss):

@@ -37,6 +37,24 @@ TEST_F(TrainCli, TinyRunWritesTheRunFolderAndAModel) {
     EXPECT_NE(r.err.find("gamma"), std::string::npos) << "resolved options logged";
 }
 
+TEST_F(TrainCli, ResumeWithOnlyTheRunFolderRestoresTheRunsOptions) {
+    const auto out = dir_ / "run";
+    const auto first = facegen::test::run_command(
+        bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
+                "--channel-max 32 --batch 8 --kimg 0.016 --snap-kimg 0.016 --aug noaug --mirror --threads 2 --out '" +
+        out.string() + "'");
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    // Only the length changes; data, architecture and recipe come from config.json.
+    const auto resumed =
+        facegen::test::run_command(bin() + " train --resume latest --kimg 0.032 --out '" + out.string() + "'");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_NE(resumed.err.find("resumed from"), std::string::npos) << resumed.err;
+    EXPECT_NE(resumed.err.find("channel_max = 32"), std::string::npos) << resumed.err;
+    EXPECT_NE(resumed.err.find("mirror = 1"), std::string::npos) << resumed.err;
+    EXPECT_NE(resumed.err.find("kimg = 0.032"), std::string::npos) << resumed.err;
+    EXPECT_NE(resumed.err.find("0.032 kimg"), std::string::npos) << resumed.err;
+}
+
 TEST_F(TrainCli, BadOptionIsAClearError) {
     const auto r = facegen::test::run_command(bin() + " train --data synthetic:blobs:64 --resolution 16 --batch 6 "
                                                       "--batch-gpu 4 --out '" + (dir_ / "bad").string() + "'");

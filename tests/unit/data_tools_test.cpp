@@ -568,6 +568,21 @@ TEST_F(DataToolsTest, RealignRecropsFromStoredLandmarksKeepingLabelsSplitAndProv
     EXPECT_EQ(build["realigned_from"]["path"], fs::absolute(tmp_ / "src").string());
 }
 
+TEST_F(DataToolsTest, DerivedDatasetsKeepTheSourceLicence) {
+    // Training writes a dataset's licence into the model file; realign and resize must not lose it.
+    write_tiny_aligned_set(tmp_.path(), tmp_ / "src");
+    write_file(tmp_ / "src" / "LICENSE", "non-commercial research only");
+    RealignOptions options;
+    options.source = tmp_ / "src";
+    options.out = tmp_ / "tight";
+    options.resolution = 32;
+    options.crop_scale = 0.7;
+    realign_dataset(options);
+    EXPECT_EQ(PackedDataset(tmp_ / "tight").license(), "non-commercial research only");
+    resize_dataset(tmp_ / "tight", tmp_ / "small", 16, /*overwrite=*/false);
+    EXPECT_EQ(PackedDataset(tmp_ / "small").license(), "non-commercial research only");
+}
+
 TEST_F(DataToolsTest, RealignNamesAMissingSourceBeforeWriting) {
     write_tiny_aligned_set(tmp_.path(), tmp_ / "src");
     fs::remove(tmp_ / "photos" / "p1.png");
@@ -625,6 +640,7 @@ TEST_F(DataToolsTest, BuildSkipsBrokenFilesDedupsAndSplits) {
     options.align = AlignMode::kCenterCrop;
     options.labels = parse_label_spec("csv:" + (tmp_ / "labels.csv").string());
     options.val_fraction = 0.2;
+    options.license = "research only";
     const BuildReport report = build_dataset(options);
     EXPECT_EQ(report.n_inputs, 8);
     EXPECT_EQ(report.n_images, 5);
@@ -640,6 +656,7 @@ TEST_F(DataToolsTest, BuildSkipsBrokenFilesDedupsAndSplits) {
     EXPECT_EQ(dataset.index().labels[0], std::vector<int64_t>{0});  // img0.png -> "a"
     const auto provenance = dataset.read_provenance();
     EXPECT_EQ(provenance[4]["member"], "z.png");
+    EXPECT_EQ(dataset.license(), "research only");
     options.overwrite = false;
     EXPECT_THROW(build_dataset(options), Error);  // never replaces a dataset silently
 }

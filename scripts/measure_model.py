@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The figures of a model card, measured with facegen itself (standard library only).
+
+    scripts/measure_model.py --model M.safetensors --data DATASET [--run RUN_DIR]
+                             [--psi 0.5,0.6,0.7,0.8,0.9,1.0] [--grid docs/samples.png]
+                             [--facegen build/bin/facegen] [--threads 2] [--out figures.json]
+
+Measures
+  * SWD (x10^3, built in) of the model against the held-out (val) split of DATASET at each
+    truncation psi, as many fakes as there are val images;
+  * the real-vs-real floor: SWD of the train split against the val split, same set size;
+  * the default psi: the smallest psi whose SWD is within --tolerance (10%) of the best
+    psi's, i.e. as typical (clean) faces as possible while the set of faces still matches
+    the real distribution about as well as it can (quality vs diversity);
+  * the learning curve: SWD over kimg from RUN_DIR/log.jsonl (evaluated during training
+    against a random subset of the dataset, see docs/training.md);
+  * a grid of 64 faces at seeds 0-63 at the chosen psi.
+Prints and writes one JSON document; never fails on the figures themselves.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_json(command):
+    print('measure_model:', ' '.join(command), file=sys.stderr)
+    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def learning_curve(run_dir):
+    curve = []
+    path = os.path.join(run_dir, 'log.jsonl')
+    if not os.path.exists(path):
+        return curve
+    with open(path) as log:
+        for line in log:
+            record = json.loads(line)
+            if 'metrics' in record and 'swd_avg' in record['metrics']:
+                curve.append({'kimg': round(record['kimg'], 3), 'swd_avg': round(record['metrics']['swd_avg'], 3),
+                              'time_s': round(record.get('time_s', 0.0), 1)})
+    return curve
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--model', required=True)
+    parser.add_argument('--data', required=True)
+    parser.add_argument('--run', help='training run folder (for the learning curve)')
+    parser.add_argument('--psi', default='0.5,0.6,0.7,0.8,0.9,1.0')
+    parser.add_argument('--tolerance', type=float, default=0.10)
+    parser.add_argument('--grid', help='write a grid of seeds 0-63 at the chosen psi here')
+    parser.add_argument('--facegen', default=os.path.join(ROOT, 'build', 'bin', 'facegen'))
+    parser.add_argument('--threads', default='2')
+    parser.add_argument('--num', default='100000', help='images per SWD set (capped by the val split)')
+    parser.add_argument('--out', help='also write the JSON here')
+    args = parser.parse_args()
+
+    common = ['--threads', args.threads, '--metric', 'swd', '--num', args.num]
+    floor = run_json([args.facegen, 'metrics', '--data', args.data, '--real-vs-real', '--split-a', 'train',
+                      '--split-b', 'val'] + common)
+    sweep = []
+    for psi in [float(p) for p in args.psi.split(',')]:
+        result = run_json([args.facegen, 'metrics', '--model', args.model, '--data', args.data, '--split', 'val',
+                           '--truncation-psi', str(psi)] + common)
+        sweep.append({'psi': psi, 'swd_avg': round(result['value'], 3),
+                      'figures': {k: round(v, 3) for k, v in result['figures'].items()},
+                      'num_images': result['num_images_a']})
+    best = min(entry['swd_avg'] for entry in sweep)
+    chosen = min(entry['psi'] for entry in sweep if entry['swd_avg'] <= best * (1 + args.tolerance))
+    report = {
+        'model': args.model,
+        'data': args.data,
+        'swd_real_vs_real': {'swd_avg': round(floor['value'], 3),
+                             'figures': {k: round(v, 3) for k, v in floor['figures'].items()},
+                             'num_images': floor['num_images_a']},
+        'swd_vs_val_by_psi': sweep,
+        'chosen_psi': chosen,
+        'rule': 'smallest psi with SWD within %d%% of the best psi' % round(args.tolerance * 100),
+        'learning_curve': learning_curve(args.run) if args.run else [],
+    }
+    if args.grid:
+        subprocess.run([args.facegen, 'generate', '--model', args.model, '--seeds', '0-63', '--truncation-psi',
+                        str(chosen), '--grid', args.grid, '--grid-columns', '8', '--threads', args.threads],
+                       check=True, stdout=subprocess.DEVNULL)
+        report['grid'] = args.grid
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text + '\n')
+
+
+if __name__ == '__main__':
+    main()
