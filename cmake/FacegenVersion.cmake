@@ -1,14 +1,14 @@
-# facegen --version prints `git describe`; outside a git checkout it falls back to the
-# project version. Evaluated at configure time.
+# facegen --version, model files and checkpoints record `git describe` of the checkout;
+# outside a git checkout the project version. The header is fixed (written at configure
+# time); the value lives in a generated version.cpp that the facegen_version target
+# refreshes on every build, so the recorded version never goes stale after a commit.
 find_package(Git QUIET)
-set(FACEGEN_GIT_DESCRIBE "v${PROJECT_VERSION}")
-if(GIT_FOUND)
-  execute_process(COMMAND ${GIT_EXECUTABLE} describe --tags --always --dirty
-                  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
-                  OUTPUT_VARIABLE _describe OUTPUT_STRIP_TRAILING_WHITESPACE
-                  RESULT_VARIABLE _describe_rc ERROR_QUIET)
-  if(_describe_rc EQUAL 0 AND _describe)
-    set(FACEGEN_GIT_DESCRIBE "${_describe}")
-  endif()
-endif()
-configure_file(${CMAKE_SOURCE_DIR}/src/core/version.h.in ${CMAKE_BINARY_DIR}/generated/facegen/core/version.h @ONLY)
+configure_file(${CMAKE_SOURCE_DIR}/src/core/version.h.in ${CMAKE_BINARY_DIR}/generated/facegen/core/version.h COPYONLY)
+set(FACEGEN_VERSION_CPP ${CMAKE_BINARY_DIR}/generated/version.cpp)
+set(_write_version ${CMAKE_COMMAND} -DSOURCE_DIR=${CMAKE_SOURCE_DIR}
+    -DTEMPLATE=${CMAKE_SOURCE_DIR}/src/core/version.cpp.in -DOUTPUT=${FACEGEN_VERSION_CPP}
+    -DFALLBACK=v${PROJECT_VERSION} -DGIT_EXECUTABLE=${GIT_EXECUTABLE}
+    -P ${CMAKE_SOURCE_DIR}/cmake/WriteVersion.cmake)
+execute_process(COMMAND ${_write_version})  # exists before the first build
+add_custom_target(facegen_version COMMAND ${_write_version} BYPRODUCTS ${FACEGEN_VERSION_CPP}
+                  COMMENT "facegen version (git describe)" VERBATIM)
