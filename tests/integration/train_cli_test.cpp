@@ -13,6 +13,12 @@ protected:
         if (!std::filesystem::exists(facegen::test::facegen_binary())) GTEST_SKIP() << "facegen binary not built";
     }
     std::string bin() const { return facegen::test::facegen_binary().string(); }
+    // A 16x16 run on synthetic blobs that takes a few seconds; `extra` adds or overrides options.
+    facegen::test::CommandResult tiny_run(const std::filesystem::path& out, const std::string& extra) const {
+        return facegen::test::run_command(
+            bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
+                    "--channel-max 32 --batch 8 --aug noaug --threads 2 " + extra + " --out '" + out.string() + "'");
+    }
     facegen::test::TempDir dir_;
 };
 
@@ -25,10 +31,7 @@ TEST_F(TrainCli, HelpShowsOptionsWithDefaults) {
 
 TEST_F(TrainCli, TinyRunWritesTheRunFolderAndAModel) {
     const auto out = dir_ / "run";
-    const auto r = facegen::test::run_command(
-        bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
-                "--channel-max 32 --batch 8 --kimg 0.032 --snap-kimg 0.016 --aug noaug --threads 2 --out '" +
-        out.string() + "'");
+    const auto r = tiny_run(out, "--kimg 0.032 --snap-kimg 0.016");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("model.safetensors"), std::string::npos) << r.out;
     EXPECT_TRUE(std::filesystem::exists(out / "model.safetensors"));
@@ -39,10 +42,7 @@ TEST_F(TrainCli, TinyRunWritesTheRunFolderAndAModel) {
 
 TEST_F(TrainCli, ResumeWithOnlyTheRunFolderRestoresTheRunsOptions) {
     const auto out = dir_ / "run";
-    const auto first = facegen::test::run_command(
-        bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
-                "--channel-max 32 --batch 8 --kimg 0.016 --snap-kimg 0.016 --aug noaug --mirror --threads 2 --out '" +
-        out.string() + "'");
+    const auto first = tiny_run(out, "--kimg 0.016 --snap-kimg 0.016 --mirror");
     ASSERT_EQ(first.exit_code, 0) << first.err;
     // Only the length changes; data, architecture and recipe come from config.json.
     const auto resumed =
