@@ -11,10 +11,11 @@ namespace facegen::core {
 /// <prefix>/share/facegen/models/ when installed).
 inline constexpr const char* kBundledModelFileName = "facegen-default.safetensors";
 
-/// Truncation psi used by `facegen generate` unless --truncation-psi is given. A single
-/// constant so the bundled-model work can set it from measurement (0.7 for now: the
-/// StyleGAN2 paper's and generate.py's usual "uncurated with truncation" value).
-inline constexpr double kDefaultTruncationPsi = 0.7;
+/// Truncation psi used by `facegen generate` unless --truncation-psi is given. Chosen by
+/// measurement on the bundled model (docs/model-card.md, scripts/measure_model.py): the
+/// smallest psi whose SWD against held-out faces is within 10% of the best psi's. For the
+/// current snapshot that is 1 (no truncation), which is also the official generate.py's.
+inline constexpr double kDefaultTruncationPsi = 1.0;
 
 /// Where the bundled model is looked for, in order: $FACEGEN_MODEL (when set), then
 /// models/ of the source tree the binary was built in (<build>/bin/facegen ->

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -119,7 +120,7 @@ protected:
 };
 
 TEST_F(CliGenerateTest, SeedsWriteNamedPngsWithMetadata) {
-    const auto result = generate("--seeds 1-3,42 --out " + quote(dir_ / "out"));
+    const auto result = generate("--seeds 1-3,42 --truncation-psi 0.7 --out " + quote(dir_ / "out"));
     ASSERT_EQ(result.exit_code, 0) << result.err;
     const std::vector<std::string> paths = lines_of(result.out);
     ASSERT_EQ(paths.size(), 4u) << result.out;
@@ -299,6 +300,40 @@ TEST_F(CliGenerateTest, WrongLatentShapeRejected) {
     write_npy(dir_ / "bad.npy", torch::zeros({2, 7}));
     expect_rejected(generate("--latents " + quote(dir_ / "bad.npy") + " --out " + quote(dir_ / "out")),
                     "expected z [N, 32]");
+}
+
+// The README's first command: generate with no --model uses models/facegen-default.safetensors.
+TEST(CliBundledModel, GenerateWithoutModelUsesTheBundledModel) {
+    const fs::path bundled = test::source_dir() / "models" / "facegen-default.safetensors";
+    if (!fs::exists(bundled)) GTEST_SKIP() << bundled << " not in this checkout";
+    const auto info = test::run_command("unset FACEGEN_MODEL; " + quote(test::facegen_binary()) + " info " + quote(bundled));
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    const auto card = nlohmann::json::parse(info.out);
+    EXPECT_GE(card["config"]["resolution"].get<int64_t>(), 64);
+    EXPECT_NE(card["license"].get<std::string>().find("non-commercial"), std::string::npos) << "licence travels with the model";
+
+    test::TempDir dir;
+    const auto result = test::run_command("unset FACEGEN_MODEL; " + quote(test::facegen_binary()) +
+                                          " generate --seeds 0-1 --threads 2 --out " + quote(dir / "faces"));
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    ASSERT_EQ(lines_of(result.out).size(), 2u) << result.out;
+    const core::PngImage image = core::read_png(dir / "faces" / "seed0000.png");
+    EXPECT_EQ(image.width, card["config"]["resolution"].get<int64_t>());
+    EXPECT_EQ(find_text(image, "facegen:model_id")->text, card["model_id"].get<std::string>());
+    // Not a flat or blank image: a face has real contrast.
+    double mean = 0, square = 0;
+    for (uint8_t v : image.pixels) mean += v, square += double(v) * v;
+    mean /= double(image.pixels.size());
+    EXPECT_GT(std::sqrt(square / double(image.pixels.size()) - mean * mean), 10.0);
+}
+
+TEST(CliBundledModel, ModelVariableNamingNoFileIsAClearError) {
+    test::TempDir dir;
+    const auto result = test::run_command("FACEGEN_MODEL=/nonexistent/model.safetensors " + quote(test::facegen_binary()) +
+                                          " generate --seeds 0 --out " + quote(dir / "faces"));
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("/nonexistent/model.safetensors"), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(dir / "faces" / "seed0000.png"));
 }
 
 }  // namespace
