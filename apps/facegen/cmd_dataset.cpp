@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -24,12 +23,11 @@ namespace fs = std::filesystem;
 // --license: the text itself, or @FILE to read it from a file (a dataset's README, say).
 std::string read_license_option(const std::string& value) {
     if (value.empty() || value[0] != '@') return value;
-    const fs::path path = value.substr(1);
-    std::ifstream in(path);
-    if (!in) throw Error("--license: cannot read '" + path.string() + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    try {
+        return core::read_file(value.substr(1));
+    } catch (const Error& e) {
+        throw make_error("--license: ", e.what());
+    }
 }
 
 struct DatasetBuildParams {

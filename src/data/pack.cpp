@@ -312,12 +312,7 @@ void PackedDataset::verify() const {
 std::string PackedDataset::license() const {
     for (const char* name : {"LICENSE", "LICENSE.txt", "license.txt"}) {
         const auto path = dir_ / name;
-        if (std::filesystem::is_regular_file(path)) {
-            std::ifstream in(path);
-            std::ostringstream text;
-            text << in.rdbuf();
-            return text.str();
-        }
+        if (std::filesystem::is_regular_file(path)) return core::read_file(path);
     }
     const auto& build = index_.build;
     if (build.is_object() && build.contains("license") && build["license"].is_string())
