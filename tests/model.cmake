@@ -4,6 +4,7 @@ facegen_add_test(NAME model_unit_tests
           unit/model_generator_test.cpp
           unit/model_discriminator_test.cpp
           unit/model_file_test.cpp
+          unit/model_precision_test.cpp
           unit/core_safetensors_test.cpp
   LIBS facegen_model
   LABELS unit)

@@ -24,6 +24,7 @@ void add_bench_train_command(CLI::App& bench) {
     cmd->add_option("--steps", params->steps, "Timed minibatches after 2 warm-up ones")->capture_default_str();
     cmd->add_option("--threads", params->threads, "CPU threads")->capture_default_str();
     cmd->add_option("--device", *device, "cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--precision", params->precision, "auto | fp32 | fp16 | bf16 (as facegen train)")->capture_default_str();
     cmd->callback([params, device] {
         if (params->steps < 1) throw make_error("--steps ", params->steps, " must be >= 1");
         if (params->threads < 1) throw make_error("--threads ", params->threads, " must be >= 1");

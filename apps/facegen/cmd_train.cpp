@@ -132,12 +132,14 @@ void run_train(TrainParams params) {
     const auto env = train::DistributedEnv::from_environment();
     auto device = core::parse_device(params.device);
     if (device.is_cuda() && !device.has_index()) device = torch::Device(torch::kCUDA, int(env.local_rank));
-    core::set_cpu_threads(params.threads);
+    core::set_cpu_threads(params.threads, int(env.local_world_size));
+    if (params.options.precision == "fp16" && !device.is_cuda())
+        throw Error("--precision fp16 needs --device cuda: LibTorch has no float16 convolutions on the CPU (bf16 runs there)");
 
     const auto [resolution, channels] = train::probe_image_source(params.data, params.options.resolution);
     params.options.resolution = resolution;
     params.options.img_channels = channels;
-    params.options.resolve(env.world_size);
+    params.options.resolve(env.world_size, device.is_cuda());
     if (env.rank == 0) std::fprintf(stderr, "%s", params.to_string().c_str());
 
     std::shared_ptr<train::Distributed> distributed;
@@ -160,6 +162,7 @@ void run_train(TrainParams params) {
             std::fprintf(stderr, "resumed from %s at %.3f kimg\n", path.c_str(), double(trainer.cur_nimg()) / 1000.0);
     }
 
+    const int64_t start_nimg = trainer.cur_nimg();
     train::TrainerHooks hooks;
     core::ProgressLine progress("train", std::chrono::milliseconds(1000));
     hooks.progress = [&](const core::ProgressReport& report) { progress.update(report); };
@@ -191,7 +194,8 @@ void run_train(TrainParams params) {
 
     core::ProgressReport final_report;
     final_report.unit = "kimg";
-    final_report.done = double(result.cur_nimg) / 1000.0;
+    final_report.done = double(result.cur_nimg - start_nimg) / 1000.0;  // this session's, for the rate
+    final_report.figures = {{"kimg", double(result.cur_nimg) / 1000.0}};
     progress.finish(final_report);
     if (env.rank == 0) {
         if (result.interrupted)
@@ -217,7 +221,8 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();
     cmd->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
-    cmd->add_option("--threads", params->threads, "CPU threads per process (0 = LibTorch default)")->capture_default_str();
+    cmd->add_option("--threads", params->threads, "CPU threads per process (0 = all cores shared by the processes)")
+        ->capture_default_str();
     cmd->add_option("--nproc", params->nproc, "Processes to launch on this machine (data parallel)")->capture_default_str();
     cmd->add_option("--dist-timeout-s", params->dist_timeout_s, "Seconds a process waits for the others before failing")
         ->capture_default_str();
@@ -230,6 +235,12 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--channel-base", o.channel_base, "Channels = min(base / res, max); -1 = auto (16384, 32768 at >= 512)")
         ->capture_default_str();
     cmd->add_option("--channel-max", o.channel_max, "Most channels of a layer")->capture_default_str();
+    cmd->add_option("--conv-clamp", o.conv_clamp, "Clamp conv outputs to +-X (0 = none); -1 = auto (256 with fp16/bf16)")
+        ->capture_default_str();
+    cmd->add_option("--precision", o.precision, "auto | fp32 | fp16 | bf16 for the highest resolutions (auto: fp16 on CUDA)")
+        ->capture_default_str();
+    cmd->add_option("--low-precision-res", o.low_precision_res, "How many of the highest resolutions use --precision")
+        ->capture_default_str();
     cmd->add_option("--mbstd-group", o.mbstd_group, "Minibatch-stddev group; -1 = auto min(4, batch per process)")
         ->capture_default_str();
     // recipe

@@ -3,6 +3,9 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "core/error.h"
 
 namespace facegen::core {
@@ -31,9 +34,13 @@ torch::Device parse_device(const std::string& text) {
     return index < 0 ? torch::Device(torch::kCUDA) : torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-void set_cpu_threads(int threads) {
+void set_cpu_threads(int threads, int processes_on_machine) {
     if (threads < 0) throw make_error("bad thread count ", threads, ": expected 0 (all cores) or more");
-    if (threads > 0) torch::set_num_threads(threads);
+    if (threads == 0) {
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        threads = std::max(1, cores / std::max(1, processes_on_machine));
+    }
+    torch::set_num_threads(threads);
 }
 
 int cpu_threads() { return torch::get_num_threads(); }

@@ -53,7 +53,8 @@ std::string ProgressLine::render(const ProgressReport& report, bool final) const
     if (report.total > 0) line << "/" << report.total;
     line << " " << report.unit;
     if (elapsed > 0 && report.done > 0) {
-        line << " (" << std::fixed << std::setprecision(2) << report.done / elapsed << " " << report.unit << "/s)";
+        // Three significant digits: training on a CPU runs at about 0.01 kimg/s.
+        line << " (" << std::defaultfloat << std::setprecision(3) << report.done / elapsed << " " << report.unit << "/s)";
     }
     for (const auto& [name, value] : report.figures) {
         line << " " << name << "=" << std::defaultfloat << std::setprecision(4) << value;

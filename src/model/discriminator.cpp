@@ -32,13 +32,13 @@ DiscriminatorBlockImpl::DiscriminatorBlockImpl(int64_t in_channels, int64_t tmp_
     skip = register_module("skip", layers::Conv2dLayer(Conv2dLayerOptions(tmp_channels, out_channels, 1).bias(false).down(2)));
 }
 
-torch::Tensor DiscriminatorBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& img) {
-    torch::Tensor h = x;
+torch::Tensor DiscriminatorBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& img, torch::Dtype dtype) {
+    torch::Tensor h = x.defined() ? x.to(dtype) : x;
     if (in_channels_ == 0) {
         TORCH_CHECK(img.defined() && img.dim() == 4 && img.size(2) == resolution_ && img.size(3) == resolution_,
                     "DiscriminatorBlock b", resolution_, ": expected img [N, C, ", resolution_, ", ", resolution_,
                     "], got ", img.defined() ? img.sizes() : torch::IntArrayRef{});
-        h = fromrgb->forward(img);
+        h = fromrgb->forward(img.to(dtype));
     }
     const torch::Tensor y = skip->forward(h, kResidualGain);
     h = conv0->forward(h);
@@ -63,7 +63,7 @@ torch::Tensor DiscriminatorEpilogueImpl::forward(const torch::Tensor& x, const t
                                                  Intermediates* intermediates) {
     TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels_ && x.size(2) == 4 && x.size(3) == 4,
                 "DiscriminatorEpilogue: expected x [N, ", in_channels_, ", 4, 4], got ", x.sizes());
-    torch::Tensor h = x;
+    torch::Tensor h = x.to(torch::kFloat32);  // the epilogue always runs in float32 (official)
     if (config_.mbstd_num_channels > 0) {
         h = layers::minibatch_stddev(h, config_.mbstd_group_size, config_.mbstd_num_channels);
         if (intermediates) (*intermediates)["b4.mbstd"] = h;
@@ -105,8 +105,9 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& img, const torch::
                 "Discriminator: expected img [N, ", config_.img_channels, ", ", r, ", ", r, "], got ", img.sizes());
     torch::Tensor x;
     for (auto& block : blocks_) {
-        x = block->forward(x, img.to(torch::kFloat32));
-        if (intermediates) (*intermediates)["b" + std::to_string(r >> (&block - &blocks_[0])) + ".x"] = x;
+        const int64_t block_resolution = r >> (&block - &blocks_[0]);
+        x = block->forward(x, img.to(torch::kFloat32), precision_.dtype_at(block_resolution, r));
+        if (intermediates) (*intermediates)["b" + std::to_string(block_resolution) + ".x"] = x;
     }
     torch::Tensor cmap;
     if (config_.c_dim > 0) {

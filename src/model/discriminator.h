@@ -7,6 +7,7 @@
 #include "model/config.h"
 #include "model/layers/layers.h"
 #include "model/mapping.h"
+#include "model/precision.h"
 #include "model/synthesis.h"
 
 namespace facegen::model {
@@ -18,8 +19,8 @@ public:
     DiscriminatorBlockImpl(int64_t in_channels, int64_t tmp_channels, int64_t out_channels, int64_t resolution,
                            const DiscriminatorConfig& config);
     // x [N, tmp, R, R] (undefined for the first block, which reads img [N, img_channels, R, R])
-    // -> [N, out, R/2, R/2]
-    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& img);
+    // -> [N, out, R/2, R/2], computed in `dtype`
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& img, torch::Dtype dtype = torch::kFloat32);
 
     layers::Conv2dLayer fromrgb{nullptr};
     layers::Conv2dLayer conv0{nullptr};
@@ -60,9 +61,13 @@ public:
     // When `intermediates` is given, records "b<r>.x" (block outputs), "b4.x" ... .
     torch::Tensor forward(const torch::Tensor& img, const torch::Tensor& c = {}, Intermediates* intermediates = nullptr);
     const DiscriminatorConfig& config() const { return config_; }
+    /// Runs the highest-resolution blocks in reduced precision (training on CUDA); default off.
+    void set_mixed_precision(const MixedPrecision& precision) { precision_ = precision; }
+    const MixedPrecision& mixed_precision() const { return precision_; }
 
 private:
     DiscriminatorConfig config_;
+    MixedPrecision precision_;
     std::vector<DiscriminatorBlock> blocks_;
     MappingNetwork mapping_{nullptr};
     DiscriminatorEpilogue epilogue_{nullptr};

@@ -28,7 +28,7 @@ SynthesisBlockImpl::SynthesisBlockImpl(SynthesisBlockOptions options) : options_
 
 SynthesisBlockOutput SynthesisBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& img,
                                                  const torch::Tensor& ws, NoiseMode noise_mode,
-                                                 const std::vector<torch::Tensor>& noise) {
+                                                 const std::vector<torch::Tensor>& noise, torch::Dtype dtype) {
     const int64_t r = options_.resolution();
     TORCH_CHECK(ws.dim() == 3 && ws.size(1) == num_conv() + 1 && ws.size(2) == options_.w_dim(),
                 "SynthesisBlock b", r, ": expected ws [N, ", num_conv() + 1, ", ", options_.w_dim(), "], got ",
@@ -38,7 +38,7 @@ SynthesisBlockOutput SynthesisBlockImpl::forward(const torch::Tensor& x, const t
     const auto layer_noise = [&](size_t i) { return noise.empty() ? torch::Tensor() : noise[i]; };
     SynthesisBlockOutput out;
     if (options_.in_channels() == 0) {
-        torch::Tensor input = const_input.unsqueeze(0).expand({ws.size(0), -1, -1, -1});
+        torch::Tensor input = const_input.to(dtype).unsqueeze(0).expand({ws.size(0), -1, -1, -1});
         // Generation: channels-last activations let oneDNN use its fast CPU convolutions (about
         // 3x on the 64x64 benchmark); every following layer keeps the layout.
         if (!torch::GradMode::is_enabled()) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -47,10 +47,10 @@ SynthesisBlockOutput SynthesisBlockImpl::forward(const torch::Tensor& x, const t
         TORCH_CHECK(x.defined() && x.dim() == 4 && x.size(1) == options_.in_channels() && x.size(2) == r / 2,
                     "SynthesisBlock b", r, ": expected x [N, ", options_.in_channels(), ", ", r / 2, ", ", r / 2,
                     "], got ", x.defined() ? x.sizes() : torch::IntArrayRef{});
-        torch::Tensor y = conv0->forward(x, ws.select(1, 0), noise_mode, layer_noise(0));
+        torch::Tensor y = conv0->forward(x.to(dtype), ws.select(1, 0), noise_mode, layer_noise(0));
         out.x = conv1->forward(y, ws.select(1, 1), noise_mode, layer_noise(1));
     }
-    torch::Tensor rgb = torgb->forward(out.x, ws.select(1, num_conv()));
+    torch::Tensor rgb = torgb->forward(out.x, ws.select(1, num_conv())).to(torch::kFloat32);
     if (img.defined()) {
         TORCH_CHECK(img.dim() == 4 && img.size(1) == options_.img_channels() && img.size(2) == r / 2,
                     "SynthesisBlock b", r, ": expected img [N, ", options_.img_channels(), ", ", r / 2, ", ", r / 2,
@@ -124,7 +124,8 @@ torch::Tensor SynthesisNetworkImpl::forward(const torch::Tensor& ws, const Synth
         const torch::Tensor block_ws = ws32.narrow(1, w_index, block->num_conv() + 1);
         w_index += block->num_conv();
         auto out = block->forward(x, img, block_ws, options.noise_mode,
-                                  noise.empty() ? std::vector<torch::Tensor>{} : noise[i]);
+                                  noise.empty() ? std::vector<torch::Tensor>{} : noise[i],
+                                  precision_.dtype_at(block->options().resolution(), config_.resolution));
         x = std::move(out.x);
         img = std::move(out.img);
         if (intermediates) {

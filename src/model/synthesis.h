@@ -9,6 +9,7 @@
 
 #include "model/config.h"
 #include "model/layers/layers.h"
+#include "model/precision.h"
 
 namespace facegen::model {
 
@@ -50,8 +51,10 @@ public:
     explicit SynthesisBlockImpl(SynthesisBlockOptions options);
     // x [N, in, R/2, R/2] and img [N, img_channels, R/2, R/2] (both undefined for the first
     // block), ws [N, num_conv + 1, w_dim]; noise: one [N, 1, R, R] per conv layer or empty.
+    // The convolutions run in `dtype` (out.x has it); out.img is always float32.
     SynthesisBlockOutput forward(const torch::Tensor& x, const torch::Tensor& img, const torch::Tensor& ws,
-                                 NoiseMode noise_mode, const std::vector<torch::Tensor>& noise = {});
+                                 NoiseMode noise_mode, const std::vector<torch::Tensor>& noise = {},
+                                 torch::Dtype dtype = torch::kFloat32);
     int64_t num_conv() const { return options_.in_channels() == 0 ? 1 : 2; }
     const SynthesisBlockOptions& options() const { return options_; }
 
@@ -74,6 +77,9 @@ public:
     torch::Tensor forward(const torch::Tensor& ws, const SynthesisOptions& options = {},
                           Intermediates* intermediates = nullptr);
     std::vector<SynthesisBlock> blocks() const { return blocks_; }
+    /// Runs the highest-resolution blocks in reduced precision (training on CUDA); default off.
+    void set_mixed_precision(const MixedPrecision& precision) { precision_ = precision; }
+    const MixedPrecision& mixed_precision() const { return precision_; }
 
 private:
     /// Random mode with seeds: per-layer noise [N, 1, R, R] for every conv layer in order.
@@ -81,6 +87,7 @@ private:
                                                         const torch::Device& device) const;
     GeneratorConfig config_;
     std::vector<SynthesisBlock> blocks_;
+    MixedPrecision precision_;
 };
 TORCH_MODULE(SynthesisNetwork);
 

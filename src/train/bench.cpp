@@ -82,7 +82,8 @@ nlohmann::json run_train_benchmark(const BenchTrainOptions& bench) {
     options.mbstd_group = bench.mbstd_group;
     options.aug = AugmentMode::None;
     options.ema_rampup = 0;
-    options.resolve(/*world_size=*/1);
+    options.precision = bench.precision;
+    options.resolve(/*world_size=*/1, bench.device.is_cuda());
     auto images = torch::rand({bench.batch, 3, bench.resolution, bench.resolution}) * 2 - 1;
     auto data = std::make_shared<InMemoryImageSource>(images, bench.batch, /*seed=*/0, /*rank=*/0, /*world_size=*/1,
                                                       "bench: uniform noise");
@@ -108,6 +109,7 @@ nlohmann::json run_train_benchmark(const BenchTrainOptions& bench) {
         {"facegen_version", kVersion},
         {"device", bench.device.str()},
         {"threads", bench.threads},
+        {"precision", options.precision},
         {"resolution", bench.resolution},
         {"channel_base", bench.channel_base},
         {"channel_max", bench.channel_max},

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -38,6 +39,7 @@ struct BenchTrainOptions {
     int64_t steps = 8;  // timed minibatches, after 2 warm-up ones; counted from batch 0 as the official tool
     int threads = 2;
     torch::Device device = torch::kCPU;
+    std::string precision = "auto";  // as TrainOptions::precision
 };
 
 /// Times the training loop (Gmain + Dmain every minibatch, Greg every 4th, Dreg every

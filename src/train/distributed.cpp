@@ -44,6 +44,7 @@ DistributedEnv DistributedEnv::from_environment() {
     env.rank = env_int("RANK", 0);
     env.world_size = env_int("WORLD_SIZE", 1);
     env.local_rank = env_int("LOCAL_RANK", env.rank);
+    env.local_world_size = env_int("LOCAL_WORLD_SIZE", 1);
     if (env.world_size < 1) throw make_error("WORLD_SIZE=", env.world_size, " must be >= 1");
     if (env.rank < 0 || env.rank >= env.world_size)
         throw make_error("RANK=", env.rank, " must be in [0, WORLD_SIZE=", env.world_size, ")");
@@ -220,6 +221,7 @@ int launch_local_processes(int nproc, const std::vector<std::string>& argv, std:
             ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
             ::setenv("RANK", std::to_string(rank).c_str(), 1);
             ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+            ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
             std::vector<char*> args;
             for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
             args.push_back(nullptr);

@@ -18,6 +18,7 @@ struct DistributedEnv {
     int64_t rank = 0;
     int64_t world_size = 1;
     int64_t local_rank = 0;
+    int64_t local_world_size = 1;  // processes on this machine (torchrun's LOCAL_WORLD_SIZE)
     /// Throws facegen::Error naming a malformed variable.
     static DistributedEnv from_environment();
 };

@@ -23,7 +23,7 @@ std::string to_string(AugmentMode mode) {
     return "?";
 }
 
-void TrainOptions::resolve(int64_t world_size) {
+void TrainOptions::resolve(int64_t world_size, bool on_cuda) {
     if (world_size < 1) throw make_error("world size must be >= 1, got ", world_size);
     if (resolution < 4 || (resolution & (resolution - 1)) != 0)
         throw make_error("training resolution must be a power of two >= 4, got ", resolution);
@@ -36,6 +36,10 @@ void TrainOptions::resolve(int64_t world_size) {
     if (d_lr < 0) d_lr = resolution >= 1024 ? 0.002 : 0.0025;
     if (gamma < 0) gamma = 0.0002 * double(resolution * resolution) / double(batch);
     if (ema_kimg < 0) ema_kimg = double(batch) * 10.0 / 32.0;
+    // Official train.py: float16 in the 4 highest resolutions with conv_clamp 256 unless --fp32.
+    // On a CPU reduced precision only slows training down, so auto is fp32 there.
+    if (precision == "auto") precision = on_cuda ? "fp16" : "fp32";
+    if (conv_clamp < 0) conv_clamp = precision != "fp32" && low_precision_res > 0 ? 256 : 0;
     validate(world_size);
 }
 
@@ -80,6 +84,10 @@ void TrainOptions::validate(int64_t world_size) const {
     need(metrics_kimg >= 0, "metrics-kimg", metrics_kimg, "must be >= 0");
     need(keep_checkpoints >= 1, "keep-checkpoints", keep_checkpoints, "must be >= 1");
     need(img_channels >= 1, "img-channels", img_channels, "must be >= 1");
+    need(conv_clamp >= 0, "conv-clamp", conv_clamp, "must be >= 0 (0 = no clamp)");
+    need(low_precision_res >= 0, "low-precision-res", low_precision_res, "must be >= 0");
+    need(precision == "fp32" || precision == "fp16" || precision == "bf16", "precision", precision,
+         "must be fp32, fp16, bf16 or auto");
     generator_config().validate();
     discriminator_config().validate();
 }
@@ -97,6 +105,13 @@ model::GeneratorConfig TrainOptions::generator_config() const {
     return config;
 }
 
+model::MixedPrecision TrainOptions::mixed_precision() const {
+    model::MixedPrecision mixed;
+    mixed.dtype = model::parse_compute_dtype(precision);
+    mixed.num_res = low_precision_res;
+    return mixed;
+}
+
 model::DiscriminatorConfig TrainOptions::discriminator_config() const {
     model::DiscriminatorConfig config;
     config.resolution = resolution;
@@ -112,7 +127,8 @@ nlohmann::json to_json(const TrainOptions& o) {
     return nlohmann::json{
         {"resolution", o.resolution}, {"img_channels", o.img_channels}, {"z_dim", o.z_dim}, {"w_dim", o.w_dim},
         {"map_layers", o.map_layers}, {"channel_base", o.channel_base}, {"channel_max", o.channel_max},
-        {"mbstd_group", o.mbstd_group}, {"conv_clamp", o.conv_clamp}, {"batch", o.batch}, {"batch_gpu", o.batch_gpu},
+        {"mbstd_group", o.mbstd_group}, {"conv_clamp", o.conv_clamp}, {"precision", o.precision},
+        {"low_precision_res", o.low_precision_res}, {"batch", o.batch}, {"batch_gpu", o.batch_gpu},
         {"g_lr", o.g_lr}, {"d_lr", o.d_lr}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
         {"adam_eps", o.adam_eps}, {"gamma", o.gamma}, {"g_reg_interval", o.g_reg_interval},
         {"d_reg_interval", o.d_reg_interval}, {"pl_weight", o.pl_weight}, {"pl_decay", o.pl_decay},

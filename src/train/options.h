@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/config.h"
+#include "model/precision.h"
 
 namespace facegen::train {
 
@@ -30,7 +31,11 @@ struct TrainOptions {
     int64_t channel_base = -1;     // auto: 32768 * (1 if res >= 512 else 0.5)
     int64_t channel_max = 512;
     int64_t mbstd_group = -1;      // auto: min(batch / world_size, 4)
-    double conv_clamp = 0;         // 0 = none (official uses 256 only with fp16 layers)
+    double conv_clamp = -1;        // 0 = none; auto: 256 with reduced precision (official), else 0
+
+    // --- mixed precision (official num_fp16_res; see model::MixedPrecision) ---
+    std::string precision = "auto";  // fp32 | fp16 | bf16; auto: fp16 on CUDA, fp32 on CPU
+    int64_t low_precision_res = 4;   // highest resolutions computed in `precision` (official 4)
 
     // --- recipe ---
     int64_t batch = -1;            // global minibatch; auto: max(min(world * min(4096 / res, 32), 64), world)
@@ -69,7 +74,7 @@ struct TrainOptions {
     uint64_t seed = 0;
 
     /// Fills the 'auto' fields. Throws facegen::Error naming a bad field and its value.
-    void resolve(int64_t world_size);
+    void resolve(int64_t world_size, bool on_cuda = false);
     /// Checks a resolved set of options against the world size.
     void validate(int64_t world_size) const;
 
@@ -78,6 +83,8 @@ struct TrainOptions {
 
     model::GeneratorConfig generator_config() const;
     model::DiscriminatorConfig discriminator_config() const;
+    /// What G and D run in during training (resolved options only).
+    model::MixedPrecision mixed_precision() const;
 };
 
 nlohmann::json to_json(const TrainOptions& options);

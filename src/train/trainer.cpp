@@ -124,6 +124,10 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<ImageSource> data, torch:
     g_->to(device_);
     d_->to(device_);
     g_ema_->to(device_);
+    // G_ema (samples, metrics, the exported model) stays float32: only training uses the
+    // reduced precision.
+    g_->synthesis()->set_mixed_precision(options_.mixed_precision());
+    d_->set_mixed_precision(options_.mixed_precision());
     g_->train();
     d_->train();
     g_ema_->eval();

@@ -52,7 +52,20 @@ TEST_F(TrainCli, ResumeWithOnlyTheRunFolderRestoresTheRunsOptions) {
     EXPECT_NE(resumed.err.find("channel_max = 32"), std::string::npos) << resumed.err;
     EXPECT_NE(resumed.err.find("mirror = 1"), std::string::npos) << resumed.err;
     EXPECT_NE(resumed.err.find("kimg = 0.032"), std::string::npos) << resumed.err;
-    EXPECT_NE(resumed.err.find("0.032 kimg"), std::string::npos) << resumed.err;
+    EXPECT_NE(resumed.err.find("kimg=0.032 in"), std::string::npos) << resumed.err;  // summary: images seen
+    EXPECT_NE(resumed.err.find("train: 0.016 kimg ("), std::string::npos) << resumed.err;  // this session's
+}
+
+// bfloat16 runs the mixed-precision path on a CPU; float16 there is refused up front.
+TEST_F(TrainCli, MixedPrecisionOptions) {
+    const auto r = tiny_run(dir_ / "bf16", "--kimg 0.016 --precision bf16 --low-precision-res 1");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("precision = \"bf16\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("conv_clamp = 256"), std::string::npos) << "auto clamp with reduced precision\n" << r.err;
+    const auto fp16 = tiny_run(dir_ / "fp16", "--kimg 0.016 --precision fp16");
+    EXPECT_NE(fp16.exit_code, 0);
+    EXPECT_NE(fp16.err.find("--precision fp16 needs --device cuda"), std::string::npos) << fp16.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "fp16" / "config.json"));
 }
 
 TEST_F(TrainCli, BadOptionIsAClearError) {

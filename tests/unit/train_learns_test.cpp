@@ -34,5 +34,30 @@ TEST(TrainLearns, GeneratorMovesTowardTheData) {
     EXPECT_LT(after, 0.5 * before) << "before " << before << " after " << after;
 }
 
+// The mixed-precision path of CUDA training (float16 there), run with bfloat16 on the CPU:
+// the reduced-precision blocks still train, the weights stay float32.
+TEST(TrainLearns, MixedPrecisionGeneratorMovesTowardTheData) {
+    torch::set_num_threads(2);
+    auto o = test::tiny_options();
+    o.batch = 16;
+    o.ema_kimg = 0.01;
+    o.precision = "bf16";
+    o.low_precision_res = 2;
+    o.conv_clamp = -1;
+    o.resolve(1);
+    ASSERT_DOUBLE_EQ(o.conv_clamp, 256);
+    const auto reals = make_blob_images(256, o.resolution, 3, /*seed=*/3);
+    auto data = std::make_shared<InMemoryImageSource>(reals, o.batch, o.seed, 0, 1, "synthetic:blobs");
+    Trainer trainer(o, data, torch::kCPU);
+    const double before = mean_image_distance(trainer, reals);
+    for (int i = 0; i < 30; ++i) trainer.step();
+    const double after = mean_image_distance(trainer, reals);
+    EXPECT_LT(after, 0.5 * before) << "before " << before << " after " << after;
+    for (const auto& p : trainer.generator_ema()->parameters()) {
+        EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+        EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+    }
+}
+
 }  // namespace
 }  // namespace facegen::train

@@ -154,6 +154,38 @@ TEST_F(TrainRecipe, AutoOptionsFollowOfficialCfgAuto) {
     EXPECT_EQ(big.batch_gpu, 4);
 }
 
+TEST_F(TrainRecipe, AutoPrecisionIsFp16WithClampOnCudaOnly) {
+    TrainOptions cpu;
+    cpu.resolution = 64;
+    cpu.resolve(1, /*on_cuda=*/false);
+    EXPECT_EQ(cpu.precision, "fp32");
+    EXPECT_DOUBLE_EQ(cpu.conv_clamp, 0);
+    EXPECT_FALSE(cpu.mixed_precision().enabled());
+    TrainOptions cuda;
+    cuda.resolution = 64;
+    cuda.resolve(1, /*on_cuda=*/true);
+    EXPECT_EQ(cuda.precision, "fp16");
+    EXPECT_DOUBLE_EQ(cuda.conv_clamp, 256);  // official train.py pairs fp16 with conv_clamp 256
+    EXPECT_EQ(cuda.mixed_precision().num_res, 4);
+    EXPECT_EQ(cuda.generator_config().conv_clamp, 256);
+    TrainOptions explicit_clamp;
+    explicit_clamp.resolution = 64;
+    explicit_clamp.precision = "bf16";
+    explicit_clamp.conv_clamp = 0;
+    explicit_clamp.resolve(1);
+    EXPECT_DOUBLE_EQ(explicit_clamp.conv_clamp, 0);
+    EXPECT_EQ(explicit_clamp.mixed_precision().dtype, torch::kBFloat16);
+    TrainOptions bad;
+    bad.resolution = 64;
+    bad.precision = "fp8";
+    try {
+        bad.resolve(1);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--precision fp8"), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(TrainRecipe, BadOptionsThrowNamingTheFlag) {
     TrainOptions o;
     o.resolution = 64;

@@ -80,7 +80,7 @@ torch::Tensor SynthesisLayerImpl::forward(const torch::Tensor& x, const torch::T
                         random_noise.sizes());
             noise = random_noise.to(x.device(), x.scalar_type()) * noise_strength;
         } else {
-            noise = torch::randn({x.size(0), 1, r, r}, x.options()) * noise_strength;
+            noise = torch::randn({x.size(0), 1, r, r}, x.options().dtype(torch::kFloat32)) * noise_strength;
         }
     }
     const torch::Tensor y = modulated_conv2d(x, weight, styles, noise, options_.up(), /*demodulate=*/true);

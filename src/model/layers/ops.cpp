@@ -203,10 +203,19 @@ torch::Tensor modulated_conv2d(const torch::Tensor& x, const torch::Tensor& weig
                 x.sizes(), " does not match weight ", weight.sizes());
     TORCH_CHECK(styles.dim() == 2 && styles.size(0) == n && styles.size(1) == weight.size(1),
                 "modulated_conv2d: expected styles [", n, ", ", weight.size(1), "], got ", styles.sizes());
-    torch::Tensor y = x * styles.to(x.dtype()).reshape({n, -1, 1, 1});
-    y = conv2d_resample(y, weight.to(x.dtype()), up, /*down=*/1);
+    torch::Tensor w = weight, s = styles;
+    if (x.scalar_type() != torch::kFloat32 && demodulate) {
+        // Reduced precision: scale weight and styles to at most 1 in magnitude (and the
+        // weight by 1/sqrt(fan_in)) so the conv output before demodulation cannot overflow
+        // float16 (official modulated_conv2d); demodulation cancels these factors exactly.
+        const double fan_in = static_cast<double>(weight.size(1) * weight.size(2) * weight.size(3));
+        w = weight * (1.0 / std::sqrt(fan_in)) / weight.abs().amax({1, 2, 3}, /*keepdim=*/true);
+        s = styles / styles.abs().amax({1}, /*keepdim=*/true);
+    }
+    torch::Tensor y = x * s.to(x.dtype()).reshape({n, -1, 1, 1});
+    y = conv2d_resample(y, w.to(x.dtype()), up, /*down=*/1);
     torch::Tensor coefficients;
-    if (demodulate) coefficients = demodulation_coefficients(styles, weight).to(x.dtype()).reshape({n, -1, 1, 1});
+    if (demodulate) coefficients = demodulation_coefficients(s, w).to(x.dtype()).reshape({n, -1, 1, 1});
     if (!recording_graph()) {
         if (coefficients.defined()) y.mul_(coefficients);
         if (noise.defined()) y.add_(noise.to(x.dtype()));
