@@ -15,6 +15,7 @@
 #include "core/png_io.h"
 #include "model/model_file.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 namespace facegen {
 namespace {
@@ -68,15 +69,8 @@ class CliGenerateTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         model_dir_ = std::make_unique<test::TempDir>();
-        model::GeneratorConfig config;
-        config.resolution = 16;
-        config.channel_base = 256;
-        config.channel_max = 64;
-        config.z_dim = 32;
-        config.w_dim = 32;
-        config.n_mapping_layers = 2;
         torch::manual_seed(3);
-        model::Generator generator(config);
+        model::Generator generator(test::tiny_generator_config());
         {
             // Fresh generators have w_avg = 0 and noise strengths 0 (official init); non-zero
             // ones make truncation and the noise mode visible in the pixels.
@@ -92,7 +86,7 @@ protected:
         metadata.provenance_json = R"({"dataset": "none", "note": "random weights"})";
         metadata.description = "tiny test model";
         model_id_ = model::save_model_file(model_path(), generator, metadata);
-        num_ws_ = config.num_ws();
+        num_ws_ = generator->config().num_ws();
     }
     static void TearDownTestSuite() { model_dir_.reset(); }
 

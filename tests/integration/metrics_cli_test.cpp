@@ -7,6 +7,7 @@
 #include "model/generator.h"
 #include "model/model_file.h"
 #include "test_support.h"
+#include "tiny_model.h"
 
 namespace {
 
@@ -18,14 +19,7 @@ protected:
     static void SetUpTestSuite() {
         torch::manual_seed(0);
         dir_ = new ft::TempDir();
-        facegen::model::GeneratorConfig config;
-        config.z_dim = 32;
-        config.w_dim = 32;
-        config.resolution = 16;
-        config.channel_base = 256;
-        config.channel_max = 32;
-        config.n_mapping_layers = 2;
-        facegen::model::Generator generator(config);
+        facegen::model::Generator generator(ft::tiny_generator_config());
         facegen::model::ModelMetadata metadata;
         metadata.description = "metrics CLI test";
         facegen::model::save_model_file(model_path(), generator, metadata);

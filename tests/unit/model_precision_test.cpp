@@ -8,28 +8,10 @@
 #include "model/generator.h"
 #include "model/layers/ops.h"
 #include "model/precision.h"
+#include "tiny_model.h"
 
 namespace facegen::model {
 namespace {
-
-GeneratorConfig tiny_generator() {
-    GeneratorConfig config;
-    config.z_dim = 32;
-    config.w_dim = 32;
-    config.resolution = 32;
-    config.channel_base = 512;
-    config.channel_max = 32;
-    config.n_mapping_layers = 2;
-    return config;
-}
-
-DiscriminatorConfig tiny_discriminator() {
-    DiscriminatorConfig config;
-    config.resolution = 32;
-    config.channel_base = 512;
-    config.channel_max = 32;
-    return config;
-}
 
 // Mean absolute difference relative to the mean magnitude of the float32 reference.
 double relative_error(const torch::Tensor& reference, const torch::Tensor& other) {
@@ -79,7 +61,7 @@ TEST(ModelPrecision, PrenormalisedModulatedConvEqualsPlainOne) {
 
 TEST(ModelPrecision, GeneratorInBfloat16StaysCloseToFloat32) {
     torch::manual_seed(2);
-    Generator g(tiny_generator());
+    Generator g(test::tiny_generator_config(32));
     const torch::Tensor ws = g->map(torch::randn({4, 32}), {});
     SynthesisOptions options;
     options.noise_mode = NoiseMode::Const;
@@ -100,7 +82,7 @@ TEST(ModelPrecision, GeneratorInBfloat16StaysCloseToFloat32) {
 
 TEST(ModelPrecision, DiscriminatorInBfloat16SupportsR1) {
     torch::manual_seed(3);
-    Discriminator d(tiny_discriminator());
+    Discriminator d(test::tiny_discriminator_config(32));
     const torch::Tensor img = torch::randn({4, 3, 32, 32}).requires_grad_(true);
     const torch::Tensor reference = d->forward(img).detach();
     d->set_mixed_precision({torch::kBFloat16, 4});
