@@ -41,7 +41,7 @@ struct GenerateParams {
     int64_t grid_columns = 0; // 0 = near-square
     int64_t batch = 8;
     std::string device = "cpu";
-    int threads = 0;          // 0 = LibTorch default (all cores)
+    int threads = 0;          // 0 = all logical cores
 
     void validate() const {
         const int n_sources = !seeds.empty() + (count != 0) + !latents.empty();

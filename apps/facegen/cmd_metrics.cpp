@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "metrics/metrics.h"
@@ -89,7 +90,7 @@ torch::Device parse_device(const std::string& text) {
 void run_metrics(const MetricsParams& params) {
     params.validate();
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
-    if (params.threads > 0) torch::set_num_threads(static_cast<int>(params.threads));
+    core::set_cpu_threads(static_cast<int>(params.threads));
     const auto kind = metrics::parse_metric_kind(params.metric);
     const auto device = parse_device(params.device);
     const bool swd = kind == metrics::MetricKind::SWD;
@@ -215,7 +216,7 @@ void add_metrics_command(CLI::App& app) {
     command->add_option("--kid-subset-size", params->kid_subset_size, "KID: maximum subset size")
         ->capture_default_str();
     command->add_option("--batch", params->batch, "images per batch")->capture_default_str();
-    command->add_option("--threads", params->threads, "CPU threads (0 = LibTorch default)")->capture_default_str();
+    command->add_option("--threads", params->threads, "CPU threads (0 = all cores)")->capture_default_str();
     command->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
     command->add_option("--seed", params->seed, "seed of every random choice (latents, noise, subsets)")
         ->capture_default_str();
