@@ -13,7 +13,9 @@ Measures
     psi's, i.e. as typical (clean) faces as possible while the set of faces still matches
     the real distribution about as well as it can (quality vs diversity);
   * the learning curve: SWD over kimg from RUN_DIR/log.jsonl (evaluated during training
-    against a random subset of the dataset, see docs/training.md);
+    against a random subset of the dataset, see docs/training.md); --curve-from OLD.json
+    keeps the points of an earlier figures file from before the run's first point (a model
+    continued with `facegen train --init-from` after its first run folder was lost);
   * a grid of 64 faces at seeds 0-63 at the chosen psi.
 Prints and writes one JSON document; never fails on the figures themselves.
 """
@@ -58,7 +60,15 @@ def main():
     parser.add_argument('--threads', default='2')
     parser.add_argument('--num', default='100000', help='images per SWD set (capped by the val split)')
     parser.add_argument('--out', help='also write the JSON here')
+    parser.add_argument('--curve-from', help='earlier figures JSON whose learning-curve points precede the run')
     args = parser.parse_args()
+
+    curve = learning_curve(args.run) if args.run else []
+    if args.curve_from:
+        with open(args.curve_from) as f:
+            earlier = json.load(f).get('learning_curve', [])
+        first = curve[0]['kimg'] if curve else float('inf')
+        curve = [point for point in earlier if point['kimg'] < first] + curve
 
     common = ['--threads', args.threads, '--metric', 'swd', '--num', args.num]
     floor = run_json([args.facegen, 'metrics', '--data', args.data, '--real-vs-real', '--split-a', 'train',
@@ -81,7 +91,7 @@ def main():
         'swd_vs_val_by_psi': sweep,
         'chosen_psi': chosen,
         'rule': 'smallest psi with SWD within %d%% of the best psi' % round(args.tolerance * 100),
-        'learning_curve': learning_curve(args.run) if args.run else [],
+        'learning_curve': curve,
     }
     if args.grid:
         subprocess.run([args.facegen, 'generate', '--model', args.model, '--seeds', '0-63', '--truncation-psi',

@@ -50,7 +50,7 @@ void run_info(const InfoParams& params) {
     params.validate();
     const std::filesystem::path path(params.model);
     if (!std::filesystem::exists(path)) throw make_error("model '", params.model, "': no such file");
-    model::LoadedModel loaded = model::load_model_file(path);  // validates everything
+    model::LoadedModel loaded = model::load_model_file(path, torch::kCPU, /*with_discriminator=*/true);  // validates everything
     int64_t n_parameters = 0, n_buffer_values = 0;
     for (const auto& p : loaded.generator->parameters()) n_parameters += p.numel();
     for (const auto& b : loaded.generator->buffers()) n_buffer_values += b.numel();
@@ -71,6 +71,14 @@ void run_info(const InfoParams& params) {
     info["num_ws"] = loaded.config.num_ws();
     info["parameters"] = n_parameters;
     info["buffer_values"] = n_buffer_values;
+    if (loaded.discriminator) {
+        int64_t d_parameters = 0;
+        for (const auto& p : loaded.discriminator->parameters()) d_parameters += p.numel();
+        info["discriminator"] = {{"config", nlohmann::json::parse(model::to_json(*loaded.discriminator_config))},
+                                 {"parameters", d_parameters}};
+    } else {
+        info["discriminator"] = nullptr;  // generator only: --init-from starts a fresh D
+    }
     info["file_dtype"] = dtypes.size() == 1 ? nlohmann::json(*dtypes.begin()) : nlohmann::json(dtypes);
     std::printf("%s\n", info.dump(2).c_str());
 }

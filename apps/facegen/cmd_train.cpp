@@ -16,6 +16,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "model/model_file.h"
 #include "train/augment_factory.h"
 #include "train/distributed.h"
 #include "train/image_source.h"
@@ -33,6 +34,9 @@ struct TrainParams {
     std::string data;                // packed dataset folder or synthetic:blobs:N
     std::string out;                 // run folder
     std::string resume;              // "", "latest" or a checkpoint path
+    std::string init_from;           // model file to start a new run from
+    double init_kimg = -1;           // -1 = the model's kimg
+    double d_warmup_kimg = -1;       // -1 = 0 with the model's discriminator, else 4
     std::string device = "cpu";
     int threads = 0;
     int nproc = 1;
@@ -49,10 +53,16 @@ struct TrainParams {
         if (threads < 0) throw make_error("--threads ", threads, " must be >= 0");
         if (dist_timeout_s <= 0) throw make_error("--dist-timeout-s ", dist_timeout_s, " must be > 0");
         if (metrics_images < 2) throw make_error("--metrics-images ", metrics_images, " must be >= 2");
+        if (!resume.empty() && !init_from.empty())
+            throw Error("--resume and --init-from exclude each other: --resume continues a run from its checkpoint, "
+                        "--init-from starts a new run from a model file");
+        if (init_kimg < -1) throw make_error("--init-kimg ", init_kimg, " must be >= 0 (or -1 = the model's)");
+        if (d_warmup_kimg < -1) throw make_error("--d-warmup-kimg ", d_warmup_kimg, " must be >= 0 (or -1 = auto)");
     }
     std::string to_string() const {
         std::ostringstream s;
-        s << "train:\n  data = " << data << "\n  out = " << out << "\n  resume = " << resume << "\n  device = " << device
+        s << "train:\n  data = " << data << "\n  out = " << out << "\n  resume = " << resume << "\n  init_from = " << init_from
+          << "\n  init_kimg = " << init_kimg << "\n  d_warmup_kimg = " << d_warmup_kimg << "\n  device = " << device
           << "\n  threads = " << threads << "\n  mirror = " << mirror << "\n  metrics_images = " << metrics_images << "\n"
           << train::to_string(options);
         return s.str();
@@ -160,12 +170,23 @@ void run_train(TrainParams params) {
         trainer.load_checkpoint(path);
         if (env.rank == 0)
             std::fprintf(stderr, "resumed from %s at %.3f kimg\n", path.c_str(), double(trainer.cur_nimg()) / 1000.0);
+    } else if (!params.init_from.empty()) {
+        const auto loaded = model::load_model_file(params.init_from, device, /*with_discriminator=*/true);
+        trainer.init_from_model(loaded, params.init_from, {params.init_kimg, params.d_warmup_kimg});
+        if (env.rank == 0)
+            std::fprintf(stderr, "started from %s (%s) at %.3f kimg; %s; only D trains until %.3f kimg\n",
+                         params.init_from.c_str(), loaded.discriminator_config ? "generator + discriminator" : "generator only",
+                         double(trainer.cur_nimg()) / 1000.0,
+                         loaded.discriminator_config ? "D from the file" : "D freshly initialised",
+                         double(trainer.g_frozen_until_nimg()) / 1000.0);
     }
 
     const int64_t start_nimg = trainer.cur_nimg();
     train::TrainerHooks hooks;
-    core::ProgressLine progress("train", std::chrono::milliseconds(1000));
-    hooks.progress = [&](const core::ProgressReport& report) { progress.update(report); };
+    // Made once training starts (below), so that the SWD reference's build does not count
+    // in the rate and ETA.
+    std::optional<core::ProgressLine> progress;
+    hooks.progress = [&](const core::ProgressReport& report) { progress->update(report); };
     hooks.log = [](const std::string& text) { std::fprintf(stderr, "\n%s\n", text.c_str()); };
     hooks.stop_requested = [] { return g_stop.load(); };
 #ifdef FACEGEN_HAVE_METRICS
@@ -188,6 +209,7 @@ void run_train(TrainParams params) {
 
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
+    progress.emplace("train", std::chrono::milliseconds(1000));
     const auto result = trainer.run(hooks);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
@@ -195,8 +217,9 @@ void run_train(TrainParams params) {
     core::ProgressReport final_report;
     final_report.unit = "kimg";
     final_report.done = double(result.cur_nimg - start_nimg) / 1000.0;  // this session's, for the rate
-    final_report.figures = {{"kimg", double(result.cur_nimg) / 1000.0}};
-    progress.finish(final_report);
+    final_report.figures = {{"kimg", double(result.cur_nimg) / 1000.0},
+                            {"img/s", result.seconds > 0 ? double(result.cur_nimg - start_nimg) / result.seconds : 0.0}};
+    progress->finish(final_report);
     if (env.rank == 0) {
         if (result.interrupted)
             std::fprintf(stderr, "interrupted; continue with: facegen train ... --out %s --resume latest\n",
@@ -218,6 +241,16 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--resume", params->resume,
                     "Continue from 'latest' (newest checkpoint in --out) or a checkpoint path; options not given "
                     "are those in --out/config.json");
+    cmd->add_option("--init-from", params->init_from,
+                    "Start a new run from a model file's networks (official --resume=PKL): G and G_ema from its "
+                    "generator, D from its discriminator if it has one; fresh optimizers");
+    cmd->add_option("--init-kimg", params->init_kimg,
+                    "With --init-from: kimg to count from; -1 = the model's recorded kimg (0 = a fine-tune from zero)")
+        ->capture_default_str();
+    cmd->add_option("--d-warmup-kimg", params->d_warmup_kimg,
+                    "With --init-from: train only D this many kimg first; -1 = auto (0 if the file has a "
+                    "discriminator, else 4)")
+        ->capture_default_str();
     cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();
     cmd->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
@@ -250,6 +283,9 @@ void add_train_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--g-lr", o.g_lr, "Generator learning rate; -1 = auto (0.0025, 0.002 at 1024)")->capture_default_str();
     cmd->add_option("--d-lr", o.d_lr, "Discriminator learning rate; -1 = auto")->capture_default_str();
+    cmd->add_option("--adam-beta1", o.adam_beta1, "Adam beta1 (official 0: no momentum)")->capture_default_str();
+    cmd->add_option("--adam-beta2", o.adam_beta2, "Adam beta2")->capture_default_str();
+    cmd->add_option("--adam-eps", o.adam_eps, "Adam epsilon")->capture_default_str();
     cmd->add_option("--gamma", o.gamma, "R1 weight; -1 = auto 0.0002 * res^2 / batch")->capture_default_str();
     cmd->add_option("--g-reg-interval", o.g_reg_interval, "Path-length regularisation every N minibatches (0 = every)")
         ->capture_default_str();
@@ -265,6 +301,7 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--augpipe", o.augpipe, "Augmentation preset (bgc, bgcfnc, ...) or key=value list")->capture_default_str();
     cmd->add_option("--target", o.target, "ADA target for r_t = E[sign(D(real))]")->capture_default_str();
     cmd->add_option("--aug-p", o.aug_p, "Augmentation probability (initial for ada, constant for fixed)")->capture_default_str();
+    cmd->add_option("--ada-interval", o.ada_interval, "Minibatches between ADA adjustments of p")->capture_default_str();
     cmd->add_option("--ada-kimg", o.ada_kimg, "ADA speed: kimg for p to change by 1")->capture_default_str();
     // bookkeeping
     cmd->add_option("--tick-kimg", o.tick_kimg, "kimg between log.jsonl lines")->capture_default_str();

@@ -54,6 +54,32 @@ std::string metadata_value(const std::map<std::string, std::string>& metadata, c
     return it == metadata.end() ? std::string() : it->second;
 }
 
+// Copies `source` tensors (names relative to the module) into the module's `state`,
+// refusing unknown, missing, wrongly typed and wrongly shaped tensors. `what` names the
+// network in messages ("generator", "discriminator"), `prefix` the names' prefix in the file.
+void copy_checked_state(const std::filesystem::path& path, const std::string& what, const std::string& prefix,
+                        std::map<std::string, torch::Tensor>& state, const std::map<std::string, torch::Tensor>& source) {
+    for (const auto& [name, tensor] : source) {
+        if (is_derived_constant(name)) continue;
+        if (!state.count(name))
+            throw model_error(path, "unknown tensor '", prefix, name, "' for the declared config (wrong config or not a ",
+                              what, "?)");
+    }
+    for (auto& [name, target] : state) {
+        auto it = source.find(name);
+        if (it == source.end()) throw model_error(path, "tensor '", prefix, name, "' is missing");
+        const torch::Tensor& tensor = it->second;
+        const auto dtype = tensor.scalar_type();
+        if (dtype != torch::kFloat32 && dtype != torch::kFloat16 && dtype != torch::kBFloat16)
+            throw model_error(path, "tensor '", prefix, name, "' has dtype ", core::safetensors_dtype_name(dtype),
+                              ", expected F32, F16 or BF16");
+        if (tensor.sizes() != target.sizes())
+            throw model_error(path, "tensor '", prefix, name, "' has shape ", shape_string(tensor.sizes()), ", expected ",
+                              shape_string(target.sizes()), " for the declared config");
+        target.copy_(tensor.to(torch::kFloat32));
+    }
+}
+
 }  // namespace
 
 std::string model_content_hash(const std::map<std::string, torch::Tensor>& tensors) {
@@ -83,7 +109,7 @@ std::map<std::string, std::vector<int64_t>> expected_model_tensors(const Generat
 }
 
 std::string save_model_file(const std::filesystem::path& path, Generator& generator, ModelMetadata metadata,
-                            torch::Dtype storage_dtype) {
+                            torch::Dtype storage_dtype, Discriminator* discriminator) {
     TORCH_CHECK(storage_dtype == torch::kFloat32 || storage_dtype == torch::kFloat16 || storage_dtype == torch::kBFloat16,
                 "save_model_file: storage dtype must be float32, float16 or bfloat16, got ", c10::toString(storage_dtype));
     std::map<std::string, torch::Tensor> tensors;
@@ -93,12 +119,12 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
     if (metadata.provenance_json.empty()) metadata.provenance_json = "{}";
     if (!nlohmann::json::accept(metadata.provenance_json))
         throw make_error("save model '", path.string(), "': provenance is not valid JSON: ", metadata.provenance_json);
-    metadata.model_id = model_content_hash(tensors);
+    metadata.model_id = model_content_hash(tensors);  // before the discriminator joins
     metadata.created = utc_now_iso();
     metadata.facegen_version = kVersion;
-    const std::map<std::string, std::string> header = {
+    std::map<std::string, std::string> header = {
         {"format", kModelFormat},
-        {"format_version", std::to_string(kModelFormatVersion)},
+        {"format_version", std::to_string(discriminator ? 2 : 1)},
         {"generator_config", to_json(generator->config())},
         {"model_id", metadata.model_id},
         {"license", metadata.license},
@@ -107,11 +133,16 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
         {"created", metadata.created},
         {"facegen_version", metadata.facegen_version},
     };
+    if (discriminator) {
+        header["discriminator_config"] = to_json((*discriminator)->config());
+        for (const auto& [name, tensor] : state_of(**discriminator))
+            tensors[kDiscriminatorPrefix + name] = tensor.detach().to(torch::kCPU, storage_dtype).contiguous();
+    }
     core::write_safetensors(path, tensors, header);
     return metadata.model_id;
 }
 
-LoadedModel load_model_file(const std::filesystem::path& path, torch::Device device) {
+LoadedModel load_model_file(const std::filesystem::path& path, torch::Device device, bool with_discriminator) {
     core::SafetensorsFile file = core::read_safetensors(path);
     const auto& meta = file.metadata;
     if (metadata_value(meta, "format") != kModelFormat)
@@ -141,31 +172,45 @@ LoadedModel load_model_file(const std::filesystem::path& path, torch::Device dev
     if (!provenance.empty() && !nlohmann::json::accept(provenance))
         throw model_error(path, "provenance metadata is not valid JSON");
 
+    std::optional<DiscriminatorConfig> d_config;
+    if (meta.count("discriminator_config")) {
+        try {
+            d_config = discriminator_config_from_json(meta.at("discriminator_config"));
+            d_config->validate();
+        } catch (const Error& e) {
+            throw model_error(path, e.what());
+        }
+    }
+    // The discriminator's tensors carry a prefix; everything else belongs to the generator.
+    const std::string d_prefix = kDiscriminatorPrefix;
+    std::map<std::string, torch::Tensor> g_source, d_source;
+    for (const auto& [name, tensor] : file.tensors) {
+        if (name.rfind(d_prefix, 0) != 0) {
+            g_source[name] = tensor;
+        } else if (!d_config) {
+            throw model_error(path, "tensor '", name, "' belongs to a discriminator but the metadata has no "
+                              "discriminator_config");
+        } else {
+            d_source[name.substr(d_prefix.size())] = tensor;
+        }
+    }
+
     torch::NoGradGuard no_grad;
     Generator generator(config);
     auto state = state_of(*generator);
-    for (const auto& [name, tensor] : file.tensors) {
-        if (is_derived_constant(name)) continue;
-        if (!state.count(name))
-            throw model_error(path, "unknown tensor '", name, "' for the declared config (wrong config or not a generator?)");
-    }
-    for (auto& [name, target] : state) {
-        auto it = file.tensors.find(name);
-        if (it == file.tensors.end()) throw model_error(path, "tensor '", name, "' is missing");
-        const torch::Tensor& source = it->second;
-        const auto dtype = source.scalar_type();
-        if (dtype != torch::kFloat32 && dtype != torch::kFloat16 && dtype != torch::kBFloat16)
-            throw model_error(path, "tensor '", name, "' has dtype ", core::safetensors_dtype_name(dtype),
-                              ", expected F32, F16 or BF16");
-        if (source.sizes() != target.sizes())
-            throw model_error(path, "tensor '", name, "' has shape ", shape_string(source.sizes()), ", expected ",
-                              shape_string(target.sizes()), " for the declared config");
-        target.copy_(source.to(torch::kFloat32));
-    }
+    copy_checked_state(path, "generator", "", state, g_source);
     generator->to(device);
     generator->eval();
 
-    LoadedModel loaded{generator, config, {}, format_version};
+    Discriminator discriminator{nullptr};
+    if (with_discriminator && d_config) {
+        discriminator = Discriminator(*d_config);
+        auto d_state = state_of(*discriminator);
+        copy_checked_state(path, "discriminator", d_prefix, d_state, d_source);
+        discriminator->to(device);
+    }
+
+    LoadedModel loaded{generator, config, {}, format_version, d_config, discriminator};
     loaded.metadata.model_id = metadata_value(meta, "model_id");
     loaded.metadata.license = metadata_value(meta, "license");
     loaded.metadata.provenance_json = provenance;

@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+
+#include <torch/version.h>
 
 #include "core/error.h"
 
@@ -71,31 +74,51 @@ void Distributed::all_reduce_mean(const std::vector<torch::Tensor>& tensors) {
 #if defined(FACEGEN_HAVE_GLOO) || defined(FACEGEN_HAVE_NCCL)
 namespace {
 
+// LibTorch 2.x split the process group into a front (ProcessGroup) and the backends
+// (ProcessGroupGloo/NCCL derive from c10d::Backend); in 1.13 the backends are ProcessGroups.
+// Both offer the allreduce/broadcast used here.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupPtr = c10::intrusive_ptr<c10d::Backend>;
+#else
+using GroupPtr = c10::intrusive_ptr<c10d::ProcessGroup>;
+#endif
+
 class ProcessGroupDistributed : public Distributed {
 public:
-    ProcessGroupDistributed(c10::intrusive_ptr<c10d::ProcessGroup> group, int64_t rank, int64_t world_size,
-                            std::chrono::milliseconds timeout)
-        : group_(std::move(group)), rank_(rank), world_size_(world_size), timeout_(timeout) {}
+    ProcessGroupDistributed(GroupPtr group, torch::Device device, int64_t rank,
+                            int64_t world_size, std::chrono::milliseconds timeout)
+        : group_(std::move(group)), device_(device), rank_(rank), world_size_(world_size), timeout_(timeout) {}
     int64_t rank() const override { return rank_; }
     int64_t world_size() const override { return world_size_; }
     void all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
         run("all-reduce", [&] {
-            for (auto& t : tensors) {
-                std::vector<torch::Tensor> one{t};
+            for (auto& t : tensors) on_group_device(t, [&](std::vector<torch::Tensor>& one) {
                 group_->allreduce(one)->wait(timeout_);
-            }
+            });
         });
     }
     void broadcast(std::vector<torch::Tensor>& tensors) override {
         run("broadcast", [&] {
-            for (auto& t : tensors) {
-                std::vector<torch::Tensor> one{t};
+            for (auto& t : tensors) on_group_device(t, [&](std::vector<torch::Tensor>& one) {
                 group_->broadcast(one)->wait(timeout_);
-            }
+            });
         });
     }
 
 private:
+    // NCCL takes only CUDA tensors, but some collectives carry small CPU tensors (loss sums,
+    // stop flags): those travel through a copy on the group's device.
+    template <typename F>
+    void on_group_device(torch::Tensor& t, F&& collective) {
+        if (t.device() == device_) {
+            std::vector<torch::Tensor> one{t};
+            collective(one);
+            return;
+        }
+        std::vector<torch::Tensor> one{t.to(device_)};
+        collective(one);
+        t.copy_(one[0]);
+    }
     template <typename F>
     void run(const char* what, F&& f) {
         try {
@@ -110,7 +133,8 @@ private:
                              " s): ", e.what());
         }
     }
-    c10::intrusive_ptr<c10d::ProcessGroup> group_;
+    GroupPtr group_;
+    torch::Device device_;
     int64_t rank_, world_size_;
     std::chrono::milliseconds timeout_;
 };
@@ -143,9 +167,11 @@ std::unique_ptr<Distributed> connect_distributed(const DistributedEnv& env, cons
         store_options.waitWorkers = true;
         store_options.timeout = timeout;
         auto store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
-        c10::intrusive_ptr<c10d::ProcessGroup> group;
+        GroupPtr group;
+        torch::Device group_device = torch::kCPU;  // Gloo reduces CPU tensors
 #ifdef FACEGEN_HAVE_NCCL
         if (device.is_cuda()) {
+            group_device = device;
             auto options = c10d::ProcessGroupNCCL::Options::create();
             options->timeout = timeout;
             group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, int(env.rank), int(env.world_size), options);
@@ -164,7 +190,7 @@ std::unique_ptr<Distributed> connect_distributed(const DistributedEnv& env, cons
             group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, int(env.rank), int(env.world_size), options);
         }
 #endif
-        return std::make_unique<ProcessGroupDistributed>(group, env.rank, env.world_size, timeout);
+        return std::make_unique<ProcessGroupDistributed>(group, group_device, env.rank, env.world_size, timeout);
     } catch (const c10::Error& e) {
         throw make_error("distributed training: rank ", env.rank, " could not join the job at ", env.master_addr, ":",
                          env.port, ": ", e.what_without_backtrace());
@@ -199,6 +225,10 @@ int free_loopback_port() {
     return port;
 }
 
+volatile std::sig_atomic_t g_terminate_requested = 0;
+
+extern "C" void on_launcher_sigterm(int) { g_terminate_requested = 1; }
+
 int exit_code_of(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -231,13 +261,28 @@ int launch_local_processes(int nproc, const std::vector<std::string>& argv, std:
         children.push_back(pid);
     }
     // Ctrl-C reaches every process of the terminal's group: the children checkpoint and
-    // exit, and this parent waits for them instead of dying first.
+    // exit, and this parent waits for them instead of dying first. A SIGTERM sent to this
+    // parent alone (a job scheduler, `kill PID`) is passed on to the children, which then
+    // checkpoint and exit the same way. The handler does not restart waitpid, so the
+    // loop sees the request at once.
     const auto old_sigint = ::signal(SIGINT, SIG_IGN);
+    struct sigaction terminate_action {}, old_sigterm {};
+    terminate_action.sa_handler = on_launcher_sigterm;
+    sigemptyset(&terminate_action.sa_mask);
+    terminate_action.sa_flags = 0;  // no SA_RESTART
+    g_terminate_requested = 0;
+    ::sigaction(SIGTERM, &terminate_action, &old_sigterm);
+    bool terminate_forwarded = false;
     int first_failure = 0;
     size_t alive = children.size();
     bool stopping = false;
     auto stop_deadline = std::chrono::steady_clock::now();
     while (alive > 0) {
+        if (g_terminate_requested && !terminate_forwarded) {
+            terminate_forwarded = true;
+            for (pid_t c : children)
+                if (c > 0) ::kill(c, SIGTERM);
+        }
         int status = 0;
         const pid_t pid = ::waitpid(-1, &status, stopping ? WNOHANG : 0);
         if (pid > 0) {
@@ -263,6 +308,7 @@ int launch_local_processes(int nproc, const std::vector<std::string>& argv, std:
         }
     }
     ::signal(SIGINT, old_sigint);
+    ::sigaction(SIGTERM, &old_sigterm, nullptr);
     return first_failure;
 }
 

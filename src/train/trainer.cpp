@@ -295,8 +295,9 @@ StepStats Trainer::step() {
         const auto index = torch::arange(k, per_rank, rounds_per_rank, torch::TensorOptions().dtype(torch::kInt64).device(device_));
         rounds.push_back({reals.index_select(0, index), rank_ + world_size_ * k});
     }
+    const bool g_frozen = cur_nimg_ < g_frozen_until_nimg_;
     for (const auto& phase : phases_) {
-        if (batch_idx_ % phase.interval != 0) continue;
+        if (batch_idx_ % phase.interval != 0 || (phase.is_g && g_frozen)) continue;
         run_phase(phase, rounds, stats);
     }
     update_ema(g_ema_, g_, ema_beta(options_.batch, options_.ema_kimg, options_.ema_rampup, cur_nimg_));
@@ -372,7 +373,9 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
                          {"tick", tick_},
                          {"world_size", world_size_},
                          {"data", {{"epoch", data_state.epoch}, {"position", data_state.position}}},
-                         {"wall_clock_s", previous_sessions_s_}};
+                         {"wall_clock_s", previous_sessions_s_},
+                         {"g_frozen_until_nimg", g_frozen_until_nimg_},
+                         {"initialized_from", initialized_from_}};
     std::map<std::string, std::string> metadata{
         {"format", kCheckpointFormat},
         {"format_version", std::to_string(kCheckpointVersion)},
@@ -381,8 +384,12 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
         {"generator_config", model::to_json(options_.generator_config())},
         {"discriminator_config", model::to_json(options_.discriminator_config())},
         {"facegen_version", kVersion}};
+    const auto tensors = state_tensors();
+    // safetensors has no checksum: without one a damaged byte in the weights would load
+    // silently and poison the rest of the run.
+    metadata["content_hash"] = model::model_content_hash(tensors);
     std::filesystem::create_directories(path.parent_path().empty() ? "." : path.parent_path());
-    core::write_safetensors(path, state_tensors(), metadata);
+    core::write_safetensors(path, tensors, metadata);
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
@@ -400,6 +407,13 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     if (meta("format_version") != std::to_string(kCheckpointVersion))
         throw make_error("checkpoint '", path.string(), "' has format version ", meta("format_version"),
                          ", this facegen reads version ", kCheckpointVersion);
+    if (const auto it = file.metadata.find("content_hash"); it != file.metadata.end()) {
+        const std::string actual = model::model_content_hash(file.tensors);
+        if (actual != it->second)
+            throw make_error("checkpoint '", path.string(), "' is corrupted: its tensors hash to ", actual,
+                             " but it was written with ", it->second,
+                             " (a damaged or altered byte); resume from an earlier checkpoint");
+    }
     const auto g_config = model::generator_config_from_json(meta("generator_config"));
     const auto d_config = model::discriminator_config_from_json(meta("discriminator_config"));
     if (g_config != options_.generator_config() || d_config != options_.discriminator_config())
@@ -464,10 +478,94 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     batch_idx_ = state["batch_idx"].get<int64_t>();
     tick_ = state.value("tick", int64_t(0));
     previous_sessions_s_ = state.value("wall_clock_s", 0.0);
+    g_frozen_until_nimg_ = state.value("g_frozen_until_nimg", int64_t(0));
+    initialized_from_ = state.value("initialized_from", nlohmann::json());
     SourceState data_state{state["data"]["epoch"].get<int64_t>(), state["data"]["position"].get<int64_t>()};
     const int64_t saved_world = state.value("world_size", int64_t(1));
     if (saved_world != world_size_) data_state.position = data_state.position * saved_world / world_size_;
     data_->restore(data_state);
+}
+
+// ---------------------------------------------------------------------------------------
+// Starting from a model file
+
+namespace {
+
+// Copies every parameter and buffer of `source` into the same-named one of `target`
+// (same architecture, checked by the caller).
+void copy_module_state(torch::nn::Module& target, const torch::nn::Module& source) {
+    torch::NoGradGuard no_grad;
+    auto source_params = source.named_parameters(true);
+    auto source_buffers = source.named_buffers(true);
+    for (auto& item : target.named_parameters(true)) item.value().copy_(source_params[item.key()]);
+    for (auto& item : target.named_buffers(true)) item.value().copy_(source_buffers[item.key()]);
+}
+
+}  // namespace
+
+double Trainer::measure_mean_path_length() {
+    // As the Greg phase measures it (reduced batch, style mixing), a few rounds averaged.
+    const int64_t n = std::max<int64_t>(1, options_.batch_gpu / options_.pl_batch_shrink);
+    double sum = 0;
+    const int64_t rounds = 4;
+    for (int64_t k = 0; k < rounds; ++k) {
+        const auto z = torch::randn({n, options_.z_dim}, torch::TensorOptions().device(device_));
+        const auto ws = run_g(z, /*update_w_avg=*/false).detach().requires_grad_(true);
+        const auto images = g_->synthesize(ws);
+        const auto pl_noise = torch::randn_like(images) / std::sqrt(double(images.size(2) * images.size(3)));
+        sum += path_lengths(images, ws, pl_noise).detach().mean().item<double>();
+    }
+    return sum / double(rounds);
+}
+
+void Trainer::init_from_model(const model::LoadedModel& loaded, const std::filesystem::path& path, InitFromModel init) {
+    // conv_clamp and the minibatch-stddev group are how the networks run, not what they
+    // hold, so a run may change them.
+    auto g_have = loaded.config;
+    g_have.conv_clamp = options_.generator_config().conv_clamp;
+    if (g_have != options_.generator_config())
+        throw make_error("--init-from '", path.string(), "': its generator ", model::to_json(loaded.config),
+                         " is not this run's ", model::to_json(options_.generator_config()),
+                         " (give the model's --channel-base, --channel-max, --map-layers, --z-dim, --w-dim)");
+    const bool has_d = loaded.discriminator_config.has_value();
+    if (has_d) {
+        TORCH_CHECK(loaded.discriminator, "init_from_model: load the model file with with_discriminator");
+        auto d_have = *loaded.discriminator_config;
+        const auto d_want = options_.discriminator_config();
+        d_have.conv_clamp = d_want.conv_clamp;
+        d_have.mbstd_group_size = d_want.mbstd_group_size;
+        if (d_have != d_want)
+            throw make_error("--init-from '", path.string(), "': its discriminator ",
+                             model::to_json(*loaded.discriminator_config), " is not this run's ", model::to_json(d_want));
+    }
+    const nlohmann::json provenance = loaded.metadata.provenance_json.empty()
+                                          ? nlohmann::json::object()
+                                          : nlohmann::json::parse(loaded.metadata.provenance_json);
+    const double file_kimg = provenance.is_object() && provenance.contains("kimg") && provenance["kimg"].is_number()
+                                 ? provenance["kimg"].get<double>()
+                                 : 0.0;
+    const bool continues = init.kimg < 0;
+    const double start_kimg = continues ? file_kimg : init.kimg;
+    const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : (has_d ? 0.0 : 4.0);
+    if (start_kimg * 1000 >= options_.kimg * 1000)
+        throw make_error("--init-from '", path.string(), "' starts at ", start_kimg, " kimg, at or past --kimg ",
+                         options_.kimg, " (give a larger --kimg, or --init-kimg 0 to count from zero)");
+
+    copy_module_state(*g_, *loaded.generator);
+    copy_module_state(*g_ema_, *loaded.generator);
+    if (has_d) copy_module_state(*d_, *loaded.discriminator);
+    cur_nimg_ = int64_t(std::llround(start_kimg * 1000));
+    batch_idx_ = cur_nimg_ / options_.batch;
+    g_frozen_until_nimg_ = cur_nimg_ + int64_t(std::llround(warmup_kimg * 1000));
+    previous_sessions_s_ =
+        continues && provenance.is_object() ? provenance.value("wall_clock_s", 0.0) : 0.0;
+    pl_mean_ = options_.pl_weight != 0 ? measure_mean_path_length() : 0.0;
+    initialized_from_ = {{"path", path.string()},
+                         {"model_id", loaded.metadata.model_id},
+                         {"kimg", file_kimg},
+                         {"with_discriminator", has_d},
+                         {"d_warmup_kimg", warmup_kimg}};
+    broadcast_state();
 }
 
 std::filesystem::path checkpoint_path(const std::filesystem::path& out_dir, int64_t cur_nimg) {
@@ -513,7 +611,7 @@ void prune_checkpoints(const std::filesystem::path& out_dir, int64_t keep) {
 // ---------------------------------------------------------------------------------------
 // The run
 
-void Trainer::export_model(const std::filesystem::path& path, double wall_clock_s) const {
+void Trainer::export_model(const std::filesystem::path& path, double wall_clock_s) {
     nlohmann::json provenance{{"dataset", data_->description()},
                               {"kimg", double(cur_nimg_) / 1000.0},
                               {"hardware", folder_.hardware},
@@ -521,12 +619,14 @@ void Trainer::export_model(const std::filesystem::path& path, double wall_clock_
                               {"wall_clock_s", wall_clock_s},
                               {"facegen_version", kVersion},
                               {"training_options", to_json(options_)}};
+    if (!initialized_from_.is_null()) provenance["initialized_from"] = initialized_from_;
     model::ModelMetadata metadata;
     metadata.license = data_->license();
     metadata.provenance_json = provenance.dump();
-    metadata.description = "StyleGAN2-ADA generator (G_ema) trained by facegen train on " + data_->description();
+    metadata.description = "StyleGAN2-ADA generator (G_ema) trained by facegen train on " + data_->description() +
+                           ", with its discriminator (to continue training with --init-from)";
     model::Generator g = g_ema_;
-    model::save_model_file(path, g, metadata);
+    model::save_model_file(path, g, metadata, torch::kFloat32, &d_);
 }
 
 void Trainer::write_sample_grid(const std::filesystem::path& path) {
@@ -585,7 +685,8 @@ TrainResult Trainer::run(const TrainerHooks& hooks) {
                               {"device", device_.str()},
                               {"hardware", folder_.hardware},
                               {"facegen_version", kVersion},
-                              {"settings", folder_.settings}};
+                              {"settings", folder_.settings},
+                              {"initialized_from", initialized_from_}};
         core::write_file_atomically(out / "config.json", config.dump(2) + "\n");
         if (cur_nimg_ == 0) {
             DefaultGeneratorGuard guard;
@@ -697,7 +798,9 @@ TrainResult Trainer::run(const TrainerHooks& hooks) {
             progress.unit = "kimg";
             progress.done = double(cur_nimg_ - session_start_nimg) / 1000.0;
             progress.total = double(total_nimg - session_start_nimg) / 1000.0;
+            const double session_s = seconds_since(session_start);
             progress.figures = {{"kimg", double(cur_nimg_) / 1000.0},
+                                {"img/s", session_s > 0 ? double(cur_nimg_ - session_start_nimg) / session_s : 0.0},
                                 {"loss_g", stats.loss_g},
                                 {"loss_d", stats.loss_d},
                                 {"aug_p", aug_p()}};

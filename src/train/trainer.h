@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "model/discriminator.h"
 #include "model/generator.h"
+#include "model/model_file.h"
 #include "train/adam.h"
 #include "train/distributed.h"
 #include "train/image_source.h"
@@ -82,6 +83,17 @@ struct RunFolder {
     nlohmann::json settings = nlohmann::json::object();
 };
 
+/// How a new run starts from a model file (Trainer::init_from_model).
+struct InitFromModel {
+    /// Image count (kimg) the run continues from; -1 = the file's recorded kimg (0 if it has
+    /// none), so that --kimg stays the total and the schedule carries on; 0 for a fine-tune
+    /// counted from zero.
+    double kimg = -1;
+    /// Train only the discriminator for this many kimg first, so that a fresh D learns
+    /// before it steers G; -1 = 0 when the file holds a discriminator, else 4.
+    double d_warmup_kimg = -1;
+};
+
 /// StyleGAN2-ADA training (official training_loop.py + loss.py StyleGAN2Loss):
 /// phases Gmain, Greg, Dmain, Dreg (Gboth / Dboth with interval 0), lazy R1 and path
 /// length regularisation, style mixing, G EMA with ramp-up, ADA, gradient accumulation
@@ -115,6 +127,15 @@ public:
     /// Restores everything save_checkpoint wrote. facegen::Error (naming the file) for a
     /// truncated/corrupt file or one from another architecture; nothing is changed then.
     void load_checkpoint(const std::filesystem::path& path);
+    /// Starts this fresh run from trained networks, as the official --resume=PKL does: G and
+    /// G_ema from the model's generator, D from its discriminator when the file has one
+    /// (else D keeps its fresh initialisation and G waits for the D warm-up); optimizers,
+    /// augmentation p and the data order start afresh. The path-length target starts at the
+    /// model's measured mean (official: at 0, which first pulls the path lengths down).
+    /// facegen::Error (naming `path`) when the architecture differs from this run's.
+    void init_from_model(const model::LoadedModel& loaded, const std::filesystem::path& path, InitFromModel init = {});
+    /// The image count below which only D trains (the warm-up after init_from_model).
+    int64_t g_frozen_until_nimg() const { return g_frozen_until_nimg_; }
 
     model::Generator& generator() { return g_; }
     model::Generator& generator_ema() { return g_ema_; }
@@ -149,7 +170,8 @@ private:
     void sync_gradients(torch::nn::Module& module);
     void broadcast_state();
     void seed_round(int64_t phase_index, int64_t global_round) const;
-    void export_model(const std::filesystem::path& path, double wall_clock_s) const;
+    void export_model(const std::filesystem::path& path, double wall_clock_s);
+    double measure_mean_path_length();
     void write_sample_grid(const std::filesystem::path& path);
     void log_message(const TrainerHooks& hooks, const std::string& text) const;
 
@@ -174,6 +196,8 @@ private:
     double fixed_p_ = 0;
     double last_r_t_ = NAN;
     double previous_sessions_s_ = 0;  // wall clock of the sessions before a resume
+    int64_t g_frozen_until_nimg_ = 0;   // D warm-up after init_from_model
+    nlohmann::json initialized_from_;   // provenance of init_from_model (null when none)
 };
 
 /// Checkpoint files of a run folder: <out>/checkpoints/checkpoint-<nimg, 9 digits>.safetensors.

@@ -1,8 +1,19 @@
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "test_support.h"
+#include "train/trainer.h"
 
 namespace facegen::train {
 namespace {
@@ -52,8 +63,105 @@ TEST_F(TrainCli, ResumeWithOnlyTheRunFolderRestoresTheRunsOptions) {
     EXPECT_NE(resumed.err.find("channel_max = 32"), std::string::npos) << resumed.err;
     EXPECT_NE(resumed.err.find("mirror = 1"), std::string::npos) << resumed.err;
     EXPECT_NE(resumed.err.find("kimg = 0.032"), std::string::npos) << resumed.err;
-    EXPECT_NE(resumed.err.find("kimg=0.032 in"), std::string::npos) << resumed.err;  // summary: images seen
+    EXPECT_NE(resumed.err.find("kimg=0.032 img/s="), std::string::npos) << resumed.err;  // summary: images seen, rate
     EXPECT_NE(resumed.err.find("train: 0.016 kimg ("), std::string::npos) << resumed.err;  // this session's
+}
+
+// A run's model file carries its discriminator, so a new run can start from it.
+TEST_F(TrainCli, InitFromARunsModelContinuesItsCount) {
+    const auto first = dir_ / "first";
+    const auto r1 = tiny_run(first, "--kimg 0.016");
+    ASSERT_EQ(r1.exit_code, 0) << r1.err;
+    const auto info = facegen::test::run_command(bin() + " info '" + (first / "model.safetensors").string() + "'");
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_NE(info.out.find("\"mbstd_group_size\""), std::string::npos) << "discriminator listed\n" << info.out;
+
+    const auto second = dir_ / "second";
+    const auto r2 = tiny_run(second, "--kimg 0.032 --init-from '" + (first / "model.safetensors").string() + "'");
+    ASSERT_EQ(r2.exit_code, 0) << r2.err;
+    EXPECT_NE(r2.err.find("generator + discriminator"), std::string::npos) << r2.err;
+    EXPECT_NE(r2.err.find("at 0.016 kimg"), std::string::npos) << r2.err;
+    EXPECT_NE(r2.err.find("train: 0.016 kimg ("), std::string::npos) << "only the remaining images\n" << r2.err;
+    EXPECT_TRUE(std::filesystem::exists(second / "model.safetensors"));
+
+    const auto both = tiny_run(dir_ / "both", "--resume latest --init-from '" + (first / "model.safetensors").string() + "'");
+    EXPECT_NE(both.exit_code, 0);
+    EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+}
+
+// A scheduler stops a job by sending SIGTERM to the process it started: with --nproc that
+// is the launcher, which must pass it on so that every rank checkpoints and exits.
+TEST_F(TrainCli, SigtermToTheNprocLauncherCheckpointsAndStopsEveryRank) {
+    const auto out = dir_ / "run";
+    const auto err_path = dir_ / "err.txt";
+    const std::string command = "exec " + bin() +
+                                " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 "
+                                "--channel-base 512 --channel-max 32 --batch 8 --aug noaug --nproc 2 --threads 1 "
+                                "--kimg 1000 --snap-kimg 0 --out '" + out.string() + "' 2> '" + err_path.string() + "'";
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+        std::_Exit(127);
+    }
+    auto read_err = [&] {
+        std::ifstream in(err_path);
+        std::ostringstream s;
+        s << in.rdbuf();
+        return s.str();
+    };
+    // Wait until the ranks train (the log gets its first progress line).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read_err().find("kimg/s") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_NE(read_err().find("kimg/s"), std::string::npos) << read_err();
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    int status = 0;
+    pid_t done = 0;
+    const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < stop_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (done == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        FAIL() << "the launcher did not stop within 60 s of SIGTERM\n" << read_err();
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_err();
+    EXPECT_NE(read_err().find("interrupted; continue with"), std::string::npos) << read_err();
+    EXPECT_FALSE(facegen::train::list_checkpoints(out).empty()) << "a checkpoint on the way out";
+}
+
+// A missing or empty dataset stops training before anything is written.
+TEST_F(TrainCli, MissingOrEmptyDatasetIsAClearError) {
+    auto train_on = [&](const std::filesystem::path& data, const std::string& run) {
+        return facegen::test::run_command(bin() + " train --data '" + data.string() + "' --kimg 0.016 --threads 2 --out '" +
+                                          (dir_ / run).string() + "'");
+    };
+    const auto missing = train_on(dir_ / "nothing-here", "missing");
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_NE(missing.err.find("nothing-here' is not a folder"), std::string::npos) << missing.err;
+    std::filesystem::create_directories(dir_ / "empty");
+    const auto empty = train_on(dir_ / "empty", "empty");
+    EXPECT_NE(empty.exit_code, 0);
+    EXPECT_NE(empty.err.find("empty' is invalid: no 'index.json'"), std::string::npos) << empty.err;
+    EXPECT_EQ(empty.err.find("terminate called"), std::string::npos) << "a clear error, not a crash\n" << empty.err;
+    for (const char* run : {"missing", "empty"}) EXPECT_FALSE(std::filesystem::exists(dir_ / run / "config.json")) << run;
+}
+
+// `facegen bench train`: one JSON line with the figures the issue asks for.
+TEST_F(TrainCli, BenchTrainPrintsOneJsonLineOfFigures) {
+    const auto r = facegen::test::run_command(bin() + " bench train --resolution 16 --channel-base 512 --channel-max 32 "
+                                                      "--z-dim 32 --batch 8 --steps 2 --threads 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto line = r.out.substr(0, r.out.find('\n'));
+    const auto figures = nlohmann::json::parse(line);
+    for (const char* key : {"train_images_per_s", "peak_rss_MiB", "roofline_fraction"})
+        ASSERT_TRUE(figures.contains(key)) << key << " in " << line;
+    EXPECT_GT(figures["train_images_per_s"].get<double>(), 0.0);
+    EXPECT_GT(figures["peak_rss_MiB"].get<double>(), 0.0);
+    const auto bad = facegen::test::run_command(bin() + " bench train --steps 0");
+    EXPECT_NE(bad.exit_code, 0);
+    EXPECT_NE(bad.err.find("--steps 0"), std::string::npos) << bad.err;
 }
 
 // bfloat16 runs the mixed-precision path on a CPU; float16 there is refused up front.

@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+
+#include "core/error.h"
 
 namespace facegen::test {
 
@@ -60,6 +63,18 @@ CommandResult run_command(const std::string& command) {
     result.out = slurp(out_path);
     result.err = slurp(err_path);
     return result;
+}
+
+void expect_error_mentioning(const std::function<void()>& action, const std::vector<std::string>& fragments) {
+    try {
+        action();
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        for (const auto& fragment : fragments)
+            EXPECT_NE(message.find(fragment), std::string::npos) << "'" << fragment << "' not in: " << message;
+        return;
+    }
+    ADD_FAILURE() << "expected a facegen::Error mentioning '" << (fragments.empty() ? "" : fragments.front()) << "'";
 }
 
 }  // namespace facegen::test

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace facegen::test {
 
@@ -37,5 +39,9 @@ struct CommandResult {
 
 /// Runs `command` with /bin/sh, capturing stdout and stderr separately.
 CommandResult run_command(const std::string& command);
+
+/// Runs `action`, which must throw facegen::Error with every one of `fragments` in its
+/// message (a test failure otherwise, naming what was missing).
+void expect_error_mentioning(const std::function<void()>& action, const std::vector<std::string>& fragments);
 
 }  // namespace facegen::test

@@ -21,6 +21,14 @@ GeneratorConfig tiny_config() {
     return config;
 }
 
+DiscriminatorConfig tiny_d_config() {
+    DiscriminatorConfig config;
+    config.resolution = 16;
+    config.channel_base = 128;
+    config.channel_max = 8;
+    return config;
+}
+
 ModelMetadata make_metadata(const std::string& license, const std::string& provenance, const std::string& description) {
     ModelMetadata metadata;
     metadata.license = license;
@@ -33,16 +41,17 @@ class ModelFileTest : public ::testing::Test {
 protected:
     void SetUp() override { torch::manual_seed(11); }
 
-    std::filesystem::path save_tiny(const std::string& name, torch::Dtype dtype = torch::kFloat32) {
+    std::filesystem::path save_tiny(const std::string& name, torch::Dtype dtype = torch::kFloat32,
+                                    Discriminator* d = nullptr) {
         Generator g(tiny_config());
         const auto path = dir_ / name;
-        save_model_file(path, g, make_metadata("test licence", R"({"dataset": "none"})", "tiny"), dtype);
+        save_model_file(path, g, make_metadata("test licence", R"({"dataset": "none"})", "tiny"), dtype, d);
         return path;
     }
 
-    void expect_error(const std::filesystem::path& path, const std::string& fragment) {
+    void expect_error(const std::filesystem::path& path, const std::string& fragment, bool with_discriminator = false) {
         try {
-            load_model_file(path);
+            load_model_file(path, torch::kCPU, with_discriminator);
             FAIL() << "expected an error mentioning '" << fragment << "'";
         } catch (const Error& e) {
             const std::string message = e.what();
@@ -157,11 +166,60 @@ TEST_F(ModelFileTest, BadDtypeConfigAndVersion) {
                  "not valid JSON");
     expect_error(rewrite(source, "noconfig.safetensors", [](core::SafetensorsFile& f) { f.metadata.erase("generator_config"); }),
                  "lacks generator_config");
-    expect_error(rewrite(source, "version.safetensors", [](core::SafetensorsFile& f) { f.metadata["format_version"] = "2"; }),
-                 "format_version 2");
+    expect_error(rewrite(source, "version.safetensors", [](core::SafetensorsFile& f) { f.metadata["format_version"] = "3"; }),
+                 "format_version 3");
     expect_error(rewrite(source, "version_text.safetensors",
                          [](core::SafetensorsFile& f) { f.metadata["format_version"] = "one"; }),
                  "bad format_version");
+}
+
+// The discriminator travels with the generator (as in an official network pickle) so that
+// training can start again from a model file.
+TEST_F(ModelFileTest, DiscriminatorRoundTripIsExactAndLeavesTheModelIdAlone) {
+    Generator g(tiny_config());
+    Discriminator d(tiny_d_config());
+    const std::string id_alone = save_model_file(dir_ / "g.safetensors", g, {});
+    const auto path = dir_ / "gd.safetensors";
+    const std::string id = save_model_file(path, g, {}, torch::kFloat32, &d);
+    EXPECT_EQ(id, id_alone) << "the id names the generator, whatever travels with it";
+    EXPECT_EQ(core::read_safetensors(path).metadata.at("format_version"), "2");
+    EXPECT_EQ(core::read_safetensors(dir_ / "g.safetensors").metadata.at("format_version"), "1");
+
+    LoadedModel with_d = load_model_file(path, torch::kCPU, /*with_discriminator=*/true);
+    ASSERT_TRUE(with_d.discriminator_config.has_value());
+    EXPECT_EQ(*with_d.discriminator_config, tiny_d_config());
+    ASSERT_TRUE(with_d.discriminator);
+    EXPECT_EQ(with_d.format_version, 2);
+    torch::InferenceMode guard;
+    const torch::Tensor images = torch::randn({4, 3, 16, 16});
+    EXPECT_TRUE(torch::equal(d->forward(images), with_d.discriminator->forward(images)));
+
+    LoadedModel without_d = load_model_file(path);  // generate's way: no discriminator built
+    EXPECT_TRUE(without_d.discriminator_config.has_value());
+    EXPECT_FALSE(without_d.discriminator);
+    const torch::Tensor z = torch::randn({2, 8});
+    const auto options = SynthesisOptions{NoiseMode::Const, {}};
+    EXPECT_TRUE(torch::equal(g->forward(z, {}, 1.0, std::nullopt, options),
+                             without_d.generator->forward(z, {}, 1.0, std::nullopt, options)));
+}
+
+TEST_F(ModelFileTest, BadDiscriminatorTensorsAreNamed) {
+    Discriminator d(tiny_d_config());
+    const auto source = save_tiny("gd.safetensors", torch::kFloat32, &d);
+    const auto shape = rewrite(source, "d_shape.safetensors", [](core::SafetensorsFile& f) {
+        f.tensors["discriminator.b16.conv0.weight"] = torch::zeros({1, 1, 3, 3});
+    });
+    expect_error(shape, "tensor 'discriminator.b16.conv0.weight' has shape [1, 1, 3, 3]", /*with_discriminator=*/true);
+    EXPECT_NO_THROW(load_model_file(shape)) << "a generator-only load does not build the discriminator";
+    expect_error(rewrite(source, "d_missing.safetensors",
+                         [](core::SafetensorsFile& f) { f.tensors.erase("discriminator.b16.conv0.weight"); }),
+                 "tensor 'discriminator.b16.conv0.weight' is missing", true);
+    expect_error(rewrite(source, "d_noconfig.safetensors",
+                         [](core::SafetensorsFile& f) { f.metadata.erase("discriminator_config"); }),
+                 "no discriminator_config");
+    expect_error(rewrite(source, "d_badconfig.safetensors",
+                         [](core::SafetensorsFile& f) { f.metadata["discriminator_config"] = R"({"resolution": 7})"; }),
+                 "resolution 7");
 }
 
 TEST_F(ModelFileTest, TruncatedAndEmptyModelFiles) {
