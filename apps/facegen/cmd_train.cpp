@@ -36,7 +36,7 @@ struct TrainParams {
     std::string resume;              // "", "latest" or a checkpoint path
     std::string init_from;           // model file to start a new run from
     double init_kimg = -1;           // -1 = the model's kimg
-    double d_warmup_kimg = -1;       // -1 = 0 with the model's discriminator, else 4
+    double d_warmup_kimg = -1;       // -1 = 0 with the model's discriminator, else train::kAutoDWarmupKimg
     std::string device = "cpu";
     int threads = 0;
     int nproc = 1;
@@ -249,7 +249,7 @@ void add_train_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--d-warmup-kimg", params->d_warmup_kimg,
                     "With --init-from: train only D this many kimg first; -1 = auto (0 if the file has a "
-                    "discriminator, else 4)")
+                    "discriminator, else " + std::to_string(int(train::kAutoDWarmupKimg)) + ")")
         ->capture_default_str();
     cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
     cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();

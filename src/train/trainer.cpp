@@ -546,7 +546,7 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
                                  : 0.0;
     const bool continues = init.kimg < 0;
     const double start_kimg = continues ? file_kimg : init.kimg;
-    const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : (has_d ? 0.0 : 4.0);
+    const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : (has_d ? 0.0 : kAutoDWarmupKimg);
     if (start_kimg * 1000 >= options_.kimg * 1000)
         throw make_error("--init-from '", path.string(), "' starts at ", start_kimg, " kimg, at or past --kimg ",
                          options_.kimg, " (give a larger --kimg, or --init-kimg 0 to count from zero)");

@@ -88,8 +88,8 @@ TEST_F(TrainInitFrom, CheckpointKeepsTheWarmUpAndTheOrigin) {
     Trainer* trained = nullptr;
     const auto path = trained_model("g.safetensors", /*with_discriminator=*/false, trained);
     Trainer a(options_, test::tiny_data(options_), torch::kCPU);
-    a.init_from_model(model::load_model_file(path, torch::kCPU, true), path);  // auto warm-up: 4 kimg
-    EXPECT_EQ(a.g_frozen_until_nimg(), 24 + 4000);
+    a.init_from_model(model::load_model_file(path, torch::kCPU, true), path);  // auto warm-up
+    EXPECT_EQ(a.g_frozen_until_nimg(), 24 + int64_t(kAutoDWarmupKimg * 1000));
     a.step();
     const auto checkpoint = dir_ / "ckpt.safetensors";
     a.save_checkpoint(checkpoint);
