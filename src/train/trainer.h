@@ -84,8 +84,8 @@ struct RunFolder {
 };
 
 /// D-only warm-up after starting from a generator-only model file. Measured on the bundled
-/// 64 px model (docs/training.md): a fresh D stayed at chance (loss 1.37) for 7 kimg, then
-/// learned within the next 6; after a 4-kimg warm-up G's SWD worsened by 25%.
+/// 64 px model (docs/training.md): a fresh D stays at chance for about 7 kimg, then learns
+/// within the next 6. Necessary but, so far, not sufficient: see docs/training.md.
 inline constexpr double kAutoDWarmupKimg = 16;
 
 /// How a new run starts from a model file (Trainer::init_from_model).
