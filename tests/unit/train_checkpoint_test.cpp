@@ -14,14 +14,7 @@
 namespace facegen::train {
 namespace {
 
-class TrainCheckpoint : public ::testing::Test {
-protected:
-    void SetUp() override {
-        torch::manual_seed(0);
-        torch::set_num_threads(2);
-    }
-    facegen::test::TempDir dir_;
-};
+using TrainCheckpoint = test::TinyTrainerTest;
 
 void expect_same_state(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
     ASSERT_EQ(a.size(), b.size());

@@ -11,12 +11,8 @@
 namespace facegen::train {
 namespace {
 
-class TrainInitFrom : public ::testing::Test {
+class TrainInitFrom : public test::TinyTrainerTest {
 protected:
-    void SetUp() override {
-        torch::manual_seed(0);
-        torch::set_num_threads(2);
-    }
     // A few minibatches of training, saved as a model file with (or without) its D.
     std::filesystem::path trained_model(const std::string& name, bool with_discriminator, Trainer*& trained) {
         source_ = std::make_unique<Trainer>(options_, test::tiny_data(options_), torch::kCPU);
@@ -39,7 +35,6 @@ protected:
 
     TrainOptions options_ = test::tiny_options();
     std::unique_ptr<Trainer> source_;
-    facegen::test::TempDir dir_;
 };
 
 TEST_F(TrainInitFrom, ModelWithDiscriminatorGivesGGemaAndDAndContinuesTheCount) {

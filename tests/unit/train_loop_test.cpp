@@ -15,14 +15,7 @@
 namespace facegen::train {
 namespace {
 
-class TrainLoop : public ::testing::Test {
-protected:
-    void SetUp() override {
-        torch::manual_seed(0);
-        torch::set_num_threads(2);
-    }
-    facegen::test::TempDir dir_;
-};
+using TrainLoop = test::TinyTrainerTest;
 
 // Lazy regularisation (StyleGAN2 sec. 3.1): path length every 4 minibatches, R1 every 16.
 TEST_F(TrainLoop, RegularisationPhasesRunEveryIntervalMinibatches) {

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "test_support.h"
 #include "train/image_source.h"
 #include "train/options.h"
 
@@ -30,5 +34,16 @@ inline std::shared_ptr<InMemoryImageSource> tiny_data(const TrainOptions& o, int
     return std::make_shared<InMemoryImageSource>(make_blob_images(n, o.resolution, 3, /*seed=*/3),
                                                  o.batch_per_rank(world_size), o.seed, rank, world_size, "synthetic:blobs");
 }
+
+/// Fixture of the Trainer tests: a fixed seed, two threads (the CI machine's cores) and a
+/// temporary folder for run folders and checkpoints.
+class TinyTrainerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        torch::manual_seed(0);
+        torch::set_num_threads(2);
+    }
+    facegen::test::TempDir dir_;
+};
 
 }  // namespace facegen::train::test
