@@ -193,6 +193,15 @@ torch::Tensor Trainer::run_g(const torch::Tensor& z, bool update_w_avg) {
     return ws;
 }
 
+torch::Tensor Trainer::g_path_lengths(const torch::Tensor& z, bool update_w_avg) {
+    auto ws = run_g(z, update_w_avg);
+    // Outside a G phase the mapping is frozen: the lengths are still taken wrt the ws.
+    if (!ws.requires_grad()) ws = ws.detach().requires_grad_(true);
+    const auto images = g_->synthesize(ws);
+    const auto pl_noise = torch::randn_like(images) / std::sqrt(double(images.size(2) * images.size(3)));
+    return path_lengths(images, ws, pl_noise);
+}
+
 torch::Tensor Trainer::run_d(const torch::Tensor& images) {
     const double p = aug_p();
     if (augment_ && p > 0) return d_->forward(augment_(images, p));
@@ -214,10 +223,7 @@ void Trainer::phase_round(const Phase& phase, const Round& round, StepStats& sta
         if (phase.do_reg) {
             const int64_t n_pl = std::max<int64_t>(1, n / options_.pl_batch_shrink);
             const int64_t rounds = options_.rounds_per_rank(world_size_);
-            const auto ws = run_g(z.narrow(0, 0, n_pl), /*update_w_avg=*/true);
-            const auto images = g_->synthesize(ws);
-            const auto pl_noise = torch::randn_like(images) / std::sqrt(double(images.size(2) * images.size(3)));
-            const auto lengths = path_lengths(images, ws, pl_noise);
+            const auto lengths = g_path_lengths(z.narrow(0, 0, n_pl), /*update_w_avg=*/true);
             const auto penalty = (lengths - pl_mean_).square();
             penalty.sum().mul(options_.pl_weight * phase.gain / double(rounds * n_pl)).backward();
             pl_sum += lengths.detach().sum().item<double>();
@@ -510,10 +516,7 @@ double Trainer::measure_mean_path_length() {
     const int64_t rounds = 4;
     for (int64_t k = 0; k < rounds; ++k) {
         const auto z = torch::randn({n, options_.z_dim}, torch::TensorOptions().device(device_));
-        const auto ws = run_g(z, /*update_w_avg=*/false).detach().requires_grad_(true);
-        const auto images = g_->synthesize(ws);
-        const auto pl_noise = torch::randn_like(images) / std::sqrt(double(images.size(2) * images.size(3)));
-        sum += path_lengths(images, ws, pl_noise).detach().mean().item<double>();
+        sum += g_path_lengths(z, /*update_w_avg=*/false).detach().mean().item<double>();
     }
     return sum / double(rounds);
 }

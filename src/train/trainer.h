@@ -171,6 +171,8 @@ private:
     void run_phase(const Phase& phase, const std::vector<Round>& rounds, StepStats& stats);
     void phase_round(const Phase& phase, const Round& round, StepStats& stats, double& pl_sum, double& pl_count);
     torch::Tensor run_g(const torch::Tensor& z, bool update_w_avg);
+    /// Path lengths |J_w^T y| of G at latents z (with style mixing), as Greg measures them.
+    torch::Tensor g_path_lengths(const torch::Tensor& z, bool update_w_avg);
     torch::Tensor run_d(const torch::Tensor& images);
     void sync_gradients(torch::nn::Module& module);
     void broadcast_state();
