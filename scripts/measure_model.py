@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The figures of a model card, measured with facegen itself (standard library only).
 
-    scripts/measure_model.py --model M.safetensors --data DATASET [--run RUN_DIR]
+    scripts/measure_model.py --model M.safetensors --data DATASET [--run RUN_DIR ...]
                              [--psi 0.5,0.6,0.7,0.8,0.9,1.0] [--grid docs/samples.png]
                              [--facegen build/bin/facegen] [--threads 2] [--out figures.json]
 
@@ -13,7 +13,9 @@ Measures
     psi's, i.e. as typical (clean) faces as possible while the set of faces still matches
     the real distribution about as well as it can (quality vs diversity);
   * the learning curve: SWD over kimg from RUN_DIR/log.jsonl (evaluated during training
-    against a random subset of the dataset, see docs/training.md); --curve-from OLD.json
+    against a random subset of the dataset, see docs/training.md); --run again for each
+    later run folder of the same model (continued with `facegen train --init-from` the
+    previous folder's model.safetensors), in order; --curve-from OLD.json
     keeps the points of an earlier figures file from before the run's first point (a model
     continued with `facegen train --init-from` after its first run folder was lost);
   * a grid of 64 faces at seeds 0-63 at the chosen psi.
@@ -52,7 +54,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--model', required=True)
     parser.add_argument('--data', required=True)
-    parser.add_argument('--run', help='training run folder (for the learning curve)')
+    parser.add_argument('--run', action='append', default=[],
+                        help='training run folder (for the learning curve); repeat for continued runs, in order')
     parser.add_argument('--psi', default='0.5,0.6,0.7,0.8,0.9,1.0')
     parser.add_argument('--tolerance', type=float, default=0.10)
     parser.add_argument('--grid', help='write a grid of seeds 0-63 at the chosen psi here')
@@ -63,7 +66,12 @@ def main():
     parser.add_argument('--curve-from', help='earlier figures JSON whose learning-curve points precede the run')
     args = parser.parse_args()
 
-    curve = learning_curve(args.run) if args.run else []
+    curve = []
+    for run in args.run:
+        # A continued run's points replace the earlier folder's from its first point on.
+        later = learning_curve(run)
+        first = later[0]['kimg'] if later else float('inf')
+        curve = [point for point in curve if point['kimg'] < first] + later
     if args.curve_from:
         with open(args.curve_from) as f:
             earlier = json.load(f).get('learning_curve', [])
