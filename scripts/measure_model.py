@@ -50,6 +50,12 @@ def learning_curve(run_dir):
     return curve
 
 
+def join_curves(earlier, later):
+    """A continued run's points replace the earlier curve's from its first point on."""
+    first = later[0]['kimg'] if later else float('inf')
+    return [point for point in earlier if point['kimg'] < first] + later
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--model', required=True)
@@ -68,15 +74,10 @@ def main():
 
     curve = []
     for run in args.run:
-        # A continued run's points replace the earlier folder's from its first point on.
-        later = learning_curve(run)
-        first = later[0]['kimg'] if later else float('inf')
-        curve = [point for point in curve if point['kimg'] < first] + later
+        curve = join_curves(curve, learning_curve(run))
     if args.curve_from:
         with open(args.curve_from) as f:
-            earlier = json.load(f).get('learning_curve', [])
-        first = curve[0]['kimg'] if curve else float('inf')
-        curve = [point for point in earlier if point['kimg'] < first] + curve
+            curve = join_curves(json.load(f).get('learning_curve', []), curve)
 
     common = ['--threads', args.threads, '--metric', 'swd', '--num', args.num]
     floor = run_json([args.facegen, 'metrics', '--data', args.data, '--real-vs-real', '--split-a', 'train',
