@@ -90,15 +90,14 @@ TEST_F(TrainCli, InitFromARunsModelContinuesItsCount) {
 }
 
 // The bundled model is trained across sessions on machines that keep nothing but the
-// repository, so the file that training continues from (models/training) must carry its
+// repository, so the shipped file is also where training continues from: it must carry its
 // discriminator and load into a run with the model's architecture options.
-TEST_F(TrainCli, TheModelInTrainingContinuesWithItsOwnDiscriminator) {
-    const auto in_training = facegen::test::source_dir() / "models" / "training" / "utk64-run2.safetensors";
-    if (!std::filesystem::exists(in_training)) GTEST_SKIP() << in_training << " not in this checkout";
-    const auto info = facegen::test::run_command(bin() + " info '" + in_training.string() + "'");
+TEST_F(TrainCli, TheBundledModelContinuesWithItsOwnDiscriminator) {
+    const auto bundled = facegen::test::source_dir() / "models" / "facegen-default.safetensors";
+    const auto info = facegen::test::run_command(bin() + " info '" + bundled.string() + "'");
     ASSERT_EQ(info.exit_code, 0) << info.err;
     const auto card = nlohmann::json::parse(info.out);
-    ASSERT_TRUE(card.contains("discriminator")) << "the model in training has no discriminator to continue with";
+    ASSERT_TRUE(card.contains("discriminator")) << "the bundled model has no discriminator to continue with";
     const auto& g = card["config"];
     const auto r = facegen::test::run_command(
         bin() + " train --data synthetic:blobs:32 --resolution " + std::to_string(g["resolution"].get<int>()) +
@@ -106,7 +105,7 @@ TEST_F(TrainCli, TheModelInTrainingContinuesWithItsOwnDiscriminator) {
         std::to_string(g["channel_max"].get<int>()) + " --map-layers " +
         std::to_string(g["n_mapping_layers"].get<int>()) + " --z-dim " + std::to_string(g["z_dim"].get<int>()) +
         " --w-dim " + std::to_string(g["w_dim"].get<int>()) +
-        " --batch 16 --aug noaug --threads 2 --init-from '" + in_training.string() +
+        " --batch 16 --aug noaug --threads 2 --init-from '" + bundled.string() +
         "' --init-kimg 0 --kimg 0.016 --out '" + (dir_ / "continued").string() + "'");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("generator + discriminator"), std::string::npos) << r.err;
