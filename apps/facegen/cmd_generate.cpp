@@ -34,6 +34,7 @@ struct GenerateParams {
     int64_t count = 0;        // 0 = not given; else seeds 0..count-1
     std::string latents;      // .npy / .npz of z, w or ws
     double truncation_psi = core::kDefaultTruncationPsi;
+    bool truncation_psi_given = false;  // the note on w latents is for an explicit psi only
     int64_t truncation_cutoff = -1;  // -1 = truncate every layer
     std::string noise_mode = "const";
     std::string out;          // folder for one PNG per image
@@ -141,7 +142,8 @@ GenerationJob prepare(const GenerateParams& params) {
     }
     if (!params.latents.empty()) {
         job.latents = core::read_latent_file(params.latents, {config.z_dim, config.w_dim, config.num_ws()});
-        if (job.latents->space != core::LatentSpace::Z && params.truncation_psi != 1.0) {
+        if (job.latents->space != core::LatentSpace::Z && params.truncation_psi_given &&
+            params.truncation_psi != 1.0) {
             std::fprintf(stderr, "generate: note: --truncation-psi applies to z latents only; '%s' holds %s vectors\n",
                          params.latents.c_str(), core::to_string(job.latents->space).c_str());
         }
@@ -281,9 +283,10 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("--count", params->count, "Generate seeds 0..N-1 (instead of --seeds)");
     cmd->add_option("--latents", params->latents,
                     "A .npy/.npz of z [N, z_dim], w [N, w_dim] or ws [N, num_ws, w_dim] (instead of seeds); see docs/cli.md");
-    cmd->add_option("--truncation-psi", params->truncation_psi,
-                    "Truncation psi (1 = none; lower = more typical faces); z latents only")
-        ->capture_default_str();
+    auto* truncation_psi =
+        cmd->add_option("--truncation-psi", params->truncation_psi,
+                        "Truncation psi (1 = none; lower = more typical faces); z latents only")
+            ->capture_default_str();
     cmd->add_option("--truncation-cutoff", params->truncation_cutoff,
                     "Truncate only the first N w layers (-1 = all)")
         ->capture_default_str();
@@ -296,7 +299,10 @@ void add_generate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--device", params->device, "cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--threads", params->threads, "CPU threads (0 = all cores)")->capture_default_str();
-    cmd->callback([params] { run_generate(*params); });
+    cmd->callback([params, truncation_psi] {
+        params->truncation_psi_given = truncation_psi->count() > 0;
+        run_generate(*params);
+    });
 }
 
 }  // namespace facegen::app

@@ -199,6 +199,13 @@ TEST_F(CliGenerateTest, LatentsNpyOfWsRenders) {
     const core::PngImage grid = core::read_png(dir_ / "g.png");
     EXPECT_EQ(grid.width, 32);
     EXPECT_EQ(find_text(grid, "facegen:latent_space")->text, "ws");
+    // The default psi is not 1, but only an explicit --truncation-psi earns the note that
+    // w latents are not truncated.
+    EXPECT_EQ(result.err.find("applies to z latents only"), std::string::npos) << result.err;
+    const auto explicit_psi =
+        generate("--latents " + quote(dir_ / "ws.npy") + " --truncation-psi 0.5 --grid " + quote(dir_ / "g2.png"));
+    ASSERT_EQ(explicit_psi.exit_code, 0) << explicit_psi.err;
+    EXPECT_NE(explicit_psi.err.find("applies to z latents only"), std::string::npos) << explicit_psi.err;
 }
 
 TEST_F(CliGenerateTest, InfoPrintsValidJson) {
