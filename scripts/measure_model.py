@@ -18,6 +18,11 @@ Measures
     previous folder's model.safetensors), in order; --curve-from OLD.json
     keeps the points of an earlier figures file from before the run's first point (a model
     continued with `facegen train --init-from` after its first run folder was lost);
+  * the memorisation check: each generated face's distance to its nearest training face
+    (RMS over pixels, mirrored training faces included), at the chosen psi, next to the same
+    for the held-out real faces (people the model never saw); --pairs writes the closest
+    generated faces beside their nearest training faces for a person to judge (it holds
+    training images: keep it out of the repository);
   * a grid of 64 faces at seeds 0-63 at the chosen psi.
 Prints and writes one JSON document; never fails on the figures themselves.
 """
@@ -65,6 +70,7 @@ def main():
     parser.add_argument('--psi', default='0.5,0.6,0.7,0.8,0.9,1.0')
     parser.add_argument('--tolerance', type=float, default=0.10)
     parser.add_argument('--grid', help='write a grid of seeds 0-63 at the chosen psi here')
+    parser.add_argument('--pairs', help='write the 16 generated faces closest to training faces, each beside it, here')
     parser.add_argument('--facegen', default=os.path.join(ROOT, 'build', 'bin', 'facegen'))
     parser.add_argument('--threads', default='2')
     parser.add_argument('--num', default='100000', help='images per SWD set (capped by the val split)')
@@ -91,6 +97,12 @@ def main():
                       'num_images': result['num_images_a']})
     best = min(entry['swd_avg'] for entry in sweep)
     chosen = min(entry['psi'] for entry in sweep if entry['swd_avg'] <= best * (1 + args.tolerance))
+    nearest_common = ['--threads', args.threads, '--metric', 'nearest', '--num', str(floor['num_images_b'])]
+    nearest_real = run_json([args.facegen, 'metrics', '--data', args.data, '--real-vs-real', '--split-a', 'train',
+                             '--split-b', 'val'] + nearest_common)
+    nearest_model = run_json([args.facegen, 'metrics', '--model', args.model, '--data', args.data, '--split', 'train',
+                              '--truncation-psi', str(chosen)] + nearest_common +
+                             (['--pairs', args.pairs] if args.pairs else []))
     report = {
         'model': args.model,
         'data': args.data,
@@ -101,6 +113,14 @@ def main():
         'chosen_psi': chosen,
         'rule': 'smallest psi with SWD within %d%% of the best psi' % round(args.tolerance * 100),
         'learning_curve': curve,
+        'nearest_training_face': {
+            'distance': 'RMS over pixels in uint8 units, mirrored training faces included',
+            'held_out_real': {k: round(v, 3) for k, v in nearest_real['figures'].items()},
+            'model': {k: round(v, 3) for k, v in nearest_model['figures'].items()},
+            'model_psi': chosen,
+            'num_images': nearest_model['num_images_b'],
+            'num_training_images': nearest_model['num_images_a'],
+        },
     }
     if args.grid:
         subprocess.run([args.facegen, 'generate', '--model', args.model, '--seeds', '0-63', '--truncation-psi',

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -11,6 +12,8 @@
 #include "commands.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/image_grid.h"
+#include "core/png_io.h"
 #include "core/progress.h"
 #include "metrics/metrics.h"
 #include "model/model_file.h"
@@ -34,6 +37,8 @@ struct MetricsParams {
     int64_t feature_dim = 2048;
     int64_t kid_subsets = 100;      // official kernel_inception_distance.py
     int64_t kid_subset_size = 1000;
+    std::string pairs;         // nearest: PNG of the closest candidates beside their matches
+    int64_t pairs_count = 16;
     int64_t batch = 32;
     int64_t threads = 0;
     std::string device = "cpu";
@@ -50,7 +55,8 @@ struct MetricsParams {
         if (kind == metrics::MetricKind::SWD && num_real != 0 && num_real != num)
             throw make_error("SWD compares sets of equal size: --num-real ", num_real, " must equal --num ", num,
                              " (or be left out)");
-        if (kind != metrics::MetricKind::SWD && inception.empty())
+        const bool needs_inception = kind == metrics::MetricKind::FID || kind == metrics::MetricKind::KID;
+        if (needs_inception && inception.empty())
             throw make_error(metric, " needs the Inception network: --inception inception-2015-12-05.pt ",
                              "(see docs/metrics.md)");
         if (!(truncation_psi >= 0 && truncation_psi <= 2))
@@ -58,6 +64,16 @@ struct MetricsParams {
         if (batch < 1) throw make_error("--batch must be >= 1, got ", batch);
         if (threads < 0) throw make_error("--threads must be >= 0, got ", threads);
         if (feature_dim < 0) throw make_error("--feature-dim must be >= 0, got ", feature_dim);
+        if (!pairs.empty() && kind != metrics::MetricKind::Nearest)
+            throw make_error("--pairs is only written by --metric nearest");
+        if (pairs_count < 1) throw make_error("--pairs-count must be >= 1, got ", pairs_count);
+        if (!pairs.empty()) {
+            const std::filesystem::path folder = std::filesystem::path(pairs).parent_path();
+            if (std::filesystem::is_directory(pairs))
+                throw make_error("--pairs '", pairs, "' is a folder; give a file name such as pairs.png");
+            if (!folder.empty() && !std::filesystem::is_directory(folder))
+                throw make_error("--pairs folder '", folder.string(), "' does not exist");
+        }
     }
 
     std::string to_string() const {
@@ -70,7 +86,8 @@ struct MetricsParams {
             out << " split=" << split << " truncation-psi=" << truncation_psi;
         out << " num=" << num << " num-real=" << num_real << " inception=" << inception
             << " feature-dim=" << feature_dim << " kid-subsets=" << kid_subsets
-            << " kid-subset-size=" << kid_subset_size << " batch=" << batch << " threads=" << threads
+            << " kid-subset-size=" << kid_subset_size << " pairs=" << pairs << " pairs-count=" << pairs_count
+            << " batch=" << batch << " threads=" << threads
             << " device=" << device << " seed=" << seed;
         return out.str();
     }
@@ -85,6 +102,31 @@ torch::Device parse_device(const std::string& text) {
     } catch (const c10::Error&) {
         throw make_error("bad --device '", text, "' (expected cpu, cuda or cuda:N)");
     }
+}
+
+// The `count` candidates closest to the reference, each followed by its nearest reference
+// image (mirrored when the mirror was the match), four pairs a row, so that a person can judge
+// whether a close match is a copy. Candidates are re-read one at a time (a generator
+// regenerates image i from the same seed).
+void write_nearest_pairs(const std::string& path, const metrics::ImageSet& reference,
+                         const metrics::ImageSet& candidates, const metrics::NearestNeighbours& nearest,
+                         int64_t count) {
+    const int64_t n = std::min(count, nearest.distance.size(0));
+    const auto closest_first = nearest.distance.argsort().narrow(0, 0, n);
+    std::vector<torch::Tensor> tiles;  // [H, W, C] uint8 each
+    for (int64_t k = 0; k < n; ++k) {
+        const int64_t i = closest_first[k].item<int64_t>();
+        auto match = reference.read(nearest.index[i].item<int64_t>(), 1)[0].to(torch::kCPU);
+        if (nearest.mirrored[i].item<bool>()) match = match.flip({2});
+        tiles.push_back(candidates.read(i, 1)[0].to(torch::kCPU).permute({1, 2, 0}));
+        tiles.push_back(match.permute({1, 2, 0}));
+    }
+    const auto grid = core::make_image_grid(torch::stack(tiles), /*n_columns=*/8).contiguous();
+    const std::vector<core::PngText> texts = {
+        {"Description", "facegen metrics --metric nearest: pairs of (candidate, its nearest reference image), "
+                        "closest first. Candidates: " + candidates.description + ". References: " +
+                            reference.description + "."}};
+    core::write_png(path, grid.data_ptr<uint8_t>(), grid.size(1), grid.size(0), grid.size(2), texts);
 }
 
 void run_metrics(const MetricsParams& params) {
@@ -169,6 +211,7 @@ void run_metrics(const MetricsParams& params) {
     };
     const auto report = metrics::compute_metric(set_a, set_b, options);
     progress.finish(last);
+    if (!params.pairs.empty()) write_nearest_pairs(params.pairs, set_a, set_b, *report.nearest, params.pairs_count);
 
     nlohmann::ordered_json figures = nlohmann::ordered_json::object();
     for (const auto& [name, value] : report.figures) figures[name] = value;
@@ -176,7 +219,10 @@ void run_metrics(const MetricsParams& params) {
     out["figures"] = figures;
     out["num_images_a"] = report.n_images_a;
     out["num_images_b"] = report.n_images_b;
-    if (!swd) {
+    if (kind == metrics::MetricKind::Nearest) {
+        out["distance"] = "rms uint8, mirrored references included";
+        if (!params.pairs.empty()) out["pairs"] = params.pairs;
+    } else if (!swd) {
         out["inception"] = params.inception;
         out["feature_dim"] = report.feature_dim;
     }
@@ -190,9 +236,12 @@ void run_metrics(const MetricsParams& params) {
 void add_metrics_command(CLI::App& app) {
     auto params = std::make_shared<MetricsParams>();
     CLI::App* command = app.add_subcommand(
-        "metrics", "Quality metrics of a model against a dataset (SWD built in; FID/KID with a supplied "
-                   "Inception network), or of two real sets (--real-vs-real). One JSON line on stdout.");
-    command->add_option("--metric", params->metric, "swd | fid | kid")->capture_default_str();
+        "metrics", "Quality metrics of a model against a dataset (SWD and the nearest-neighbour memorisation "
+                   "check built in; FID/KID with a supplied Inception network), or of two real sets "
+                   "(--real-vs-real). One JSON line on stdout.");
+    command->add_option("--metric", params->metric,
+                        "swd | fid | kid | nearest (each generated image's distance to its nearest real image)")
+        ->capture_default_str();
     command->add_option("--model", params->model, "model file (.safetensors) whose images are measured");
     command->add_option("--data", params->data, "packed dataset folder: the real images");
     command->add_option("--split", params->split, "split of --data used as reals: train | val | all")
@@ -205,7 +254,8 @@ void add_metrics_command(CLI::App& app) {
     command->add_option("--num", params->num,
                         "generated images (SWD: images per set, capped by the dataset split)")
         ->capture_default_str();
-    command->add_option("--num-real", params->num_real, "FID/KID: real images, random subset (0 = the whole split)")
+    command->add_option("--num-real", params->num_real,
+                        "FID/KID/nearest: real images, random subset (0 = the whole split)")
         ->capture_default_str();
     command->add_option("--truncation-psi", params->truncation_psi, "truncation (official metrics use 1)")
         ->capture_default_str();
@@ -214,6 +264,10 @@ void add_metrics_command(CLI::App& app) {
         ->capture_default_str();
     command->add_option("--kid-subsets", params->kid_subsets, "KID: number of subsets")->capture_default_str();
     command->add_option("--kid-subset-size", params->kid_subset_size, "KID: maximum subset size")
+        ->capture_default_str();
+    command->add_option("--pairs", params->pairs,
+                        "nearest: write the closest images beside their nearest real images to this PNG");
+    command->add_option("--pairs-count", params->pairs_count, "nearest: pairs in --pairs, closest first")
         ->capture_default_str();
     command->add_option("--batch", params->batch, "images per batch")->capture_default_str();
     command->add_option("--threads", params->threads, "CPU threads (0 = all cores)")->capture_default_str();

@@ -69,6 +69,7 @@ std::string to_string(MetricKind kind) {
         case MetricKind::SWD: return "swd";
         case MetricKind::FID: return "fid";
         case MetricKind::KID: return "kid";
+        case MetricKind::Nearest: return "nearest";
     }
     return "?";
 }
@@ -77,7 +78,8 @@ MetricKind parse_metric_kind(const std::string& text) {
     if (text == "swd") return MetricKind::SWD;
     if (text == "fid") return MetricKind::FID;
     if (text == "kid") return MetricKind::KID;
-    throw make_error("unknown metric '", text, "' (expected swd, fid or kid)");
+    if (text == "nearest") return MetricKind::Nearest;
+    throw make_error("unknown metric '", text, "' (expected swd, fid, kid or nearest)");
 }
 
 SWDDescriptors swd_descriptors(const ImageSet& images, const SWDOptions& options, uint64_t seed,
@@ -116,7 +118,9 @@ FeatureStats compute_features(FeatureNetwork& network, const ImageSet& images, c
 }
 
 double MetricReport::value() const {
-    const std::string headline = metric == MetricKind::SWD ? "swd_avg" : to_string(metric);
+    const std::string headline = metric == MetricKind::SWD       ? "swd_avg"
+                                 : metric == MetricKind::Nearest ? "nn_rms_median"
+                                                                 : to_string(metric);
     for (const auto& [name, v] : figures)
         if (name == headline) return v;
     return std::numeric_limits<double>::quiet_NaN();
@@ -136,6 +140,19 @@ MetricReport compute_metric(const ImageSet& a, const ImageSet& b, const MetricOp
         const auto descriptors_b =
             descriptors_of(b, options.swd, mix_seed(options.seed, 0xfa4e, 0), options.stream, a.n_images, total);
         report.figures = compare_swd(descriptors_a, descriptors_b, options.swd, options.seed).figures();
+    } else if (options.metric == MetricKind::Nearest) {
+        NearestOptions nearest = options.nearest;
+        nearest.candidate_batch = options.stream.batch_size;
+        // find_nearest reads the candidates (b) first; progress counts in this order.
+        report.nearest = find_nearest(a, b, nearest, [&](int64_t done) {
+            if (!options.stream.progress) return;
+            core::ProgressReport progress;
+            progress.unit = "img";
+            progress.done = static_cast<double>(done);
+            progress.total = static_cast<double>(total);
+            options.stream.progress(progress);
+        });
+        report.figures = report.nearest->figures();
     } else {
         if (options.metric == MetricKind::KID) options.kid.validate();
         if (options.inception.empty())

@@ -1,13 +1,14 @@
 #pragma once
 
-// Front door of facegen::metrics: SWD (built in), FID and KID (with a user-supplied
-// TorchScript Inception network) between two image sets, and the SWD reference the
-// trainer keeps for periodic evaluation. Definitions and interpretation: docs/metrics.md.
+// Front door of facegen::metrics: SWD and the nearest-neighbour memorisation check (built
+// in), FID and KID (with a user-supplied TorchScript Inception network) between two image
+// sets, and the SWD reference the trainer keeps for periodic evaluation. Definitions and interpretation: docs/metrics.md.
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,14 +18,15 @@
 #include "metrics/feature_stats.h"
 #include "metrics/fid_kid.h"
 #include "metrics/image_sets.h"
+#include "metrics/nearest.h"
 #include "metrics/swd.h"
 #include "model/generator.h"
 
 namespace facegen::metrics {
 
-enum class MetricKind { SWD, FID, KID };
+enum class MetricKind { SWD, FID, KID, Nearest };
 std::string to_string(MetricKind kind);
-/// "swd" | "fid" | "kid"; throws facegen::Error quoting the bad name.
+/// "swd" | "fid" | "kid" | "nearest"; throws facegen::Error quoting the bad name.
 MetricKind parse_metric_kind(const std::string& text);
 
 /// How images are streamed through a metric.
@@ -65,6 +67,7 @@ struct MetricOptions {
     MetricKind metric = MetricKind::SWD;
     SWDOptions swd;
     KIDOptions kid;
+    NearestOptions nearest;  // candidate_batch comes from stream.batch_size
     /// FID/KID only: the TorchScript feature network.
     std::filesystem::path inception;
     int64_t feature_dim = 2048;  // expected feature size; 0 = any
@@ -74,7 +77,7 @@ struct MetricOptions {
 };
 
 /// What a metric run measured: named figures, e.g. {"swd_64", 7.1}, ..., {"swd_avg", 6.0},
-/// or {"fid", 12.3}, or {"kid", 0.004}.
+/// or {"fid", 12.3}, or {"kid", 0.004}, or {"nn_rms_min", 21.0}, ..., {"nn_rms_mean", 38.2}.
 struct MetricReport {
     MetricKind metric = MetricKind::SWD;
     std::vector<std::pair<std::string, double>> figures;
@@ -82,12 +85,15 @@ struct MetricReport {
     int64_t n_images_b = 0;
     int64_t feature_dim = 0;  // FID/KID
     double seconds = 0;
-    /// The headline figure: swd_avg, fid or kid.
+    /// Nearest only: each candidate's nearest reference image.
+    std::optional<NearestNeighbours> nearest;
+    /// The headline figure: swd_avg, fid, kid or nn_rms_median.
     double value() const;
 };
 
 /// Runs one metric between two image sets (a = reference / reals, b = candidates / fakes).
-/// SWD needs equal set sizes and equal resolution and channels; FID/KID any sizes >= 2.
+/// SWD needs equal set sizes and equal resolution and channels; FID/KID any sizes >= 2;
+/// nearest any sizes >= 1 of one resolution.
 MetricReport compute_metric(const ImageSet& a, const ImageSet& b, const MetricOptions& options);
 
 }  // namespace facegen::metrics

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/png_io.h"
 #include "data/pack.h"
 #include "model/generator.h"
 #include "model/model_file.h"
@@ -14,6 +15,7 @@ namespace {
 namespace ft = facegen::test;
 
 // One tiny model (16x16) and one tiny dataset (16x16, 40 train + 24 val) shared by the suite.
+// The first validation image (40) is training image 3 mirrored: a copy for the nearest metric.
 class MetricsCLITest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -26,8 +28,11 @@ protected:
 
         facegen::data::PackWriter writer(data_path(), /*resolution=*/16, /*channels=*/3);
         facegen::data::PackIndex index;
+        torch::Tensor copied;
         for (int64_t i = 0; i < 64; ++i) {
-            const auto image = (torch::rand({3, 16, 16}) * 255).to(torch::kUInt8).contiguous();
+            auto image = (torch::rand({3, 16, 16}) * 255).to(torch::kUInt8).contiguous();
+            if (i == 3) copied = image;
+            if (i == 40) image = copied.flip({2}).contiguous();
             writer.append(image.data_ptr<uint8_t>(), nlohmann::json::object());
             index.splits.push_back(i < 40 ? facegen::data::Split::kTrain : facegen::data::Split::kVal);
             index.labels.emplace_back();
@@ -97,6 +102,48 @@ TEST_F(MetricsCLITest, FIDAndKIDWithASuppliedFeatureNetwork) {
         EXPECT_TRUE(json["figures"].contains(metric));
         EXPECT_GT(json["value"].get<double>(), 0.0) << metric;
     }
+}
+
+TEST_F(MetricsCLITest, NearestFindsTheMirroredCopyAndWritesItsPair) {
+    const auto pairs = *dir_ / "pairs.png";
+    const auto json = json_of(metrics("--metric nearest --real-vs-real --data '" + data_path().string() +
+                                      "' --pairs '" + pairs.string() + "' --pairs-count 3"));
+    EXPECT_EQ(json["metric"], "nearest");
+    EXPECT_EQ(json["num_images_a"], 40);  // the whole train split is the reference
+    EXPECT_EQ(json["num_images_b"], 24);
+    EXPECT_EQ(json["figures"]["nn_rms_min"], 0.0);  // validation image 40 = train image 3 mirrored
+    EXPECT_GT(json["figures"]["nn_rms_median"].get<double>(), 20.0);
+    EXPECT_EQ(json["value"], json["figures"]["nn_rms_median"]);
+    // Three pairs, closest first, eight tiles a row: the first pair is the copy, identical.
+    const auto png = facegen::core::read_png(pairs);
+    ASSERT_EQ(png.width, 3 * 2 * 16);
+    ASSERT_EQ(png.height, 16);
+    for (int64_t y = 0; y < 16; ++y)
+        for (int64_t x = 0; x < 16; ++x)
+            for (int64_t c = 0; c < 3; ++c)
+                ASSERT_EQ(png.pixels[(y * png.width + x) * 3 + c], png.pixels[(y * png.width + x + 16) * 3 + c])
+                    << "pixel " << x << "," << y;
+}
+
+TEST_F(MetricsCLITest, NearestOfAModelAgainstTheTrainingSplit) {
+    const auto json = json_of(metrics("--metric nearest --model '" + model_path().string() + "' --data '" +
+                                      data_path().string() + "' --split train --num 10 --batch 4"));
+    EXPECT_EQ(json["mode"], "model-vs-data");
+    EXPECT_EQ(json["num_images_a"], 40);
+    EXPECT_EQ(json["num_images_b"], 10);
+    EXPECT_GT(json["figures"]["nn_rms_min"].get<double>(), 0.0);
+    EXPECT_LE(json["figures"]["nn_rms_min"].get<double>(), json["figures"]["nn_rms_median"].get<double>());
+}
+
+TEST_F(MetricsCLITest, PairsOnlyWithNearest) {
+    const auto result = metrics("--metric swd --model '" + model_path().string() + "' --data '" +
+                                data_path().string() + "' --pairs '" + (*dir_ / "p.png").string() + "'");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("--pairs is only written by --metric nearest"), std::string::npos) << result.err;
+    const auto missing_folder = metrics("--metric nearest --real-vs-real --data '" + data_path().string() +
+                                        "' --pairs /nonexistent/folder/p.png");
+    EXPECT_NE(missing_folder.exit_code, 0);
+    EXPECT_NE(missing_folder.err.find("/nonexistent/folder"), std::string::npos) << missing_folder.err;
 }
 
 TEST_F(MetricsCLITest, UnknownMetricFails) {
