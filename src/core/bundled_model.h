@@ -14,9 +14,10 @@ inline constexpr const char* kBundledModelFileName = "facegen-default.safetensor
 /// Truncation psi used by `facegen generate` unless --truncation-psi is given. Chosen by
 /// measurement on the bundled model (docs/model-card.md, scripts/measure_model.py): the
 /// smallest psi whose SWD against held-out faces is within 10% of the best psi's. For the
-/// current snapshot (375 kimg) that is 0.9: its SWD is 9% above psi 1's while its faces are
-/// cleaner. (The official generate.py uses 1; pass --truncation-psi 1 for the same.)
-inline constexpr double kDefaultTruncationPsi = 0.9;
+/// current model (460 kimg) that is 1, no truncation, as the official generate.py: psi 0.9
+/// is 23% worse (the 375-kimg snapshot's 0.9 was within 9%). Smaller psi gives cleaner,
+/// more average faces at the cost of variety.
+inline constexpr double kDefaultTruncationPsi = 1.0;
 
 /// Where the bundled model is looked for, in order: $FACEGEN_MODEL (when set), then
 /// models/ of the source tree the binary was built in (<build>/bin/facegen ->
