@@ -1,6 +1,5 @@
 // facegen generate: images from seeds (z drawn exactly as the official generate.py) or from
 // a file of z / w / ws latents, as PNGs labelled AI-generated, and/or one grid PNG.
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "output_paths.h"
 #include "core/bundled_model.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -85,22 +85,6 @@ struct GenerationJob {
     int64_t n_images() const { return latents ? latents->values.size(0) : static_cast<int64_t>(seeds.size()); }
 };
 
-// The nearest existing ancestor decides whether a folder could be created there.
-void check_writable_folder(const fs::path& folder, const std::string& what) {
-    fs::path probe = folder.empty() ? fs::path(".") : folder;
-    while (!fs::exists(probe)) {
-        const fs::path parent = probe.parent_path();
-        if (parent.empty() || parent == probe) { probe = "."; break; }
-        probe = parent;
-    }
-    if (!fs::is_directory(probe)) {
-        throw make_error(what, " '", folder.string(), "' cannot be created: '", probe.string(), "' is not a folder");
-    }
-    if (::access(probe.c_str(), W_OK | X_OK) != 0) {
-        throw make_error(what, " '", folder.string(), "' is not writable (no write permission in '", probe.string(), "')");
-    }
-}
-
 void check_outputs(const GenerateParams& params) {
     if (!params.out.empty()) {
         if (fs::exists(params.out) && !fs::is_directory(params.out)) {
@@ -108,11 +92,7 @@ void check_outputs(const GenerateParams& params) {
         }
         check_writable_folder(params.out, "--out folder");
     }
-    if (!params.grid.empty()) {
-        const fs::path grid(params.grid);
-        if (fs::is_directory(grid)) throw make_error("--grid '", params.grid, "' is a folder; give a file name such as grid.png");
-        check_writable_folder(grid.parent_path(), "--grid folder");
-    }
+    if (!params.grid.empty()) check_output_file(params.grid, "--grid", "grid.png");
 }
 
 GenerationJob prepare(const GenerateParams& params) {
@@ -263,6 +243,7 @@ void run_generate(const GenerateParams& params) {
         core::GeneratedImageInfo info = base_info;
         info.n_images = n_images;
         if (n_images == 1 && !job.latents) info.seed = job.seeds[0];
+        create_output_folder(params.grid);
         core::write_png(params.grid, grid.data_ptr<uint8_t>(), grid.size(1), grid.size(0), grid.size(2),
                         core::png_text_for_generated_image(info));
         std::printf("%s\n", params.grid.c_str());

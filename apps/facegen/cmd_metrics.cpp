@@ -3,13 +3,13 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
-#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "commands.h"
+#include "output_paths.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/image_grid.h"
@@ -67,13 +67,7 @@ struct MetricsParams {
         if (!pairs.empty() && kind != metrics::MetricKind::Nearest)
             throw make_error("--pairs is only written by --metric nearest");
         if (pairs_count < 1) throw make_error("--pairs-count must be >= 1, got ", pairs_count);
-        if (!pairs.empty()) {
-            const std::filesystem::path folder = std::filesystem::path(pairs).parent_path();
-            if (std::filesystem::is_directory(pairs))
-                throw make_error("--pairs '", pairs, "' is a folder; give a file name such as pairs.png");
-            if (!folder.empty() && !std::filesystem::is_directory(folder))
-                throw make_error("--pairs folder '", folder.string(), "' does not exist");
-        }
+        if (!pairs.empty()) check_output_file(pairs, "--pairs", "pairs.png");
     }
 
     std::string to_string() const {
@@ -126,6 +120,7 @@ void write_nearest_pairs(const std::string& path, const metrics::ImageSet& refer
         {"Description", "facegen metrics --metric nearest: pairs of (candidate, its nearest reference image), "
                         "closest first. Candidates: " + candidates.description + ". References: " +
                             reference.description + "."}};
+    create_output_folder(path);
     core::write_png(path, grid.data_ptr<uint8_t>(), grid.size(1), grid.size(0), grid.size(2), texts);
 }
 

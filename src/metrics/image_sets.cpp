@@ -15,6 +15,16 @@ constexpr uint64_t kStreamNoise = 0x6e;
 
 }  // namespace
 
+torch::Tensor read_images(const ImageSet& images, int64_t begin, int64_t count) {
+    TORCH_CHECK(static_cast<bool>(images.read), "image set '", images.description, "' has no reader");
+    const auto batch = images.read(begin, count);
+    TORCH_CHECK(batch.dim() == 4 && batch.size(0) == count && batch.size(1) == images.channels &&
+                    batch.size(2) == images.resolution && batch.size(3) == images.resolution,
+                "image set '", images.description, "' returned ", batch.sizes(), " for ", count, " images, ",
+                "expected [", count, ", ", images.channels, ", ", images.resolution, ", ", images.resolution, "]");
+    return batch;
+}
+
 torch::Tensor to_uint8_images(const torch::Tensor& images) {
     TORCH_CHECK(images.dim() == 4, "to_uint8_images: expected [N, C, H, W], got ", images.sizes());
     return (images.to(torch::kFloat32) * 127.5 + 128).clamp(0, 255).to(torch::kUInt8);

@@ -23,6 +23,10 @@ struct ImageSet {
     std::function<torch::Tensor(int64_t begin, int64_t count)> read;
 };
 
+/// images.read(begin, count), checked against the set's size: a reader that returns another
+/// shape is a bug in that reader, reported with the set's description.
+torch::Tensor read_images(const ImageSet& images, int64_t begin, int64_t count);
+
 /// Generator output [N, C, H, W] (about [-1, 1]) -> uint8, as the official metrics:
 /// (x * 127.5 + 128).clamp(0, 255) truncated to uint8.
 torch::Tensor to_uint8_images(const torch::Tensor& images);

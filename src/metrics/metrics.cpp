@@ -16,15 +16,9 @@ template <typename Consume>
 void for_each_batch(const ImageSet& images, const StreamOptions& stream, int64_t done_before, int64_t total,
                     Consume&& consume) {
     TORCH_CHECK(stream.batch_size >= 1, "batch_size must be >= 1, got ", stream.batch_size);
-    TORCH_CHECK(static_cast<bool>(images.read), "image set '", images.description, "' has no reader");
     for (int64_t begin = 0; begin < images.n_images; begin += stream.batch_size) {
         const int64_t count = std::min(stream.batch_size, images.n_images - begin);
-        const auto batch = images.read(begin, count);
-        TORCH_CHECK(batch.dim() == 4 && batch.size(0) == count && batch.size(1) == images.channels &&
-                        batch.size(2) == images.resolution && batch.size(3) == images.resolution,
-                    "image set '", images.description, "' returned ", batch.sizes(), " for ", count, " images, ",
-                    "expected [", count, ", ", images.channels, ", ", images.resolution, ", ", images.resolution, "]");
-        consume(batch);
+        consume(read_images(images, begin, count));
         if (stream.progress) {
             core::ProgressReport report;
             report.unit = "img";

@@ -14,14 +14,6 @@ torch::Tensor centred_rows(const torch::Tensor& images) {
     return (images.to(torch::kCPU, torch::kFloat32) - 128).reshape({images.size(0), -1});
 }
 
-torch::Tensor read_checked(const ImageSet& images, int64_t begin, int64_t count) {
-    const auto batch = images.read(begin, count);
-    TORCH_CHECK(batch.dim() == 4 && batch.size(0) == count && batch.size(1) == images.channels &&
-                    batch.size(2) == images.resolution && batch.size(3) == images.resolution,
-                "image set '", images.description, "' returned ", batch.sizes(), " for ", count, " images");
-    return batch;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, double>> NearestNeighbours::figures() const {
@@ -51,7 +43,7 @@ NearestNeighbours find_nearest(const ImageSet& reference, const ImageSet& candid
     std::vector<torch::Tensor> candidate_rows;
     for (int64_t begin = 0; begin < n; begin += options.candidate_batch) {
         const int64_t count = std::min(options.candidate_batch, n - begin);
-        candidate_rows.push_back(centred_rows(read_checked(candidates, begin, count)));
+        candidate_rows.push_back(centred_rows(read_images(candidates, begin, count)));
         done += count;
         if (progress) progress(done);
     }
@@ -66,7 +58,7 @@ NearestNeighbours find_nearest(const ImageSet& reference, const ImageSet& candid
     result.mirrored = torch::zeros({n}, torch::kBool);
     for (int64_t begin = 0; begin < reference.n_images; begin += options.reference_batch) {
         const int64_t count = std::min(options.reference_batch, reference.n_images - begin);
-        auto images = read_checked(reference, begin, count);
+        auto images = read_images(reference, begin, count);
         // Rows 0..count-1 are the images, count..2*count-1 their mirrors (flipped width).
         if (options.include_mirrored) images = torch::cat({images, images.flip({3})});
         const auto rows = centred_rows(images);

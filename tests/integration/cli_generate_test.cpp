@@ -176,6 +176,14 @@ TEST_F(CliGenerateTest, GridTilesTheImages) {
     EXPECT_EQ(grid.pixels[((16 + 15) * grid.width + 47) * 3], 0);
 }
 
+TEST_F(CliGenerateTest, GridOnlyIntoAFolderNotYetMade) {
+    // The folder passed the up-front check but was never made: the grid failed after generating.
+    const auto grid = dir_ / "grids" / "new" / "grid.png";
+    const auto result = generate("--count 2 --grid " + quote(grid));
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(core::read_png(grid).width, 2 * 16);
+}
+
 TEST_F(CliGenerateTest, LatentsNpyOfSeedZMatchesSeeds) {
     torch::Tensor z = torch::empty({2, 32}, torch::kFloat64);
     for (uint32_t seed : {0u, 1u}) {

@@ -140,10 +140,16 @@ TEST_F(MetricsCLITest, PairsOnlyWithNearest) {
                                 data_path().string() + "' --pairs '" + (*dir_ / "p.png").string() + "'");
     EXPECT_NE(result.exit_code, 0);
     EXPECT_NE(result.err.find("--pairs is only written by --metric nearest"), std::string::npos) << result.err;
-    const auto missing_folder = metrics("--metric nearest --real-vs-real --data '" + data_path().string() +
-                                        "' --pairs /nonexistent/folder/p.png");
-    EXPECT_NE(missing_folder.exit_code, 0);
-    EXPECT_NE(missing_folder.err.find("/nonexistent/folder"), std::string::npos) << missing_folder.err;
+    // Checked before any work: a folder that cannot be created (its parent is a file).
+    const auto bad_folder = metrics("--metric nearest --real-vs-real --data '" + data_path().string() +
+                                    "' --pairs '" + (model_path() / "p.png").string() + "'");
+    EXPECT_NE(bad_folder.exit_code, 0);
+    EXPECT_NE(bad_folder.err.find(model_path().string() + "' is not a folder"), std::string::npos) << bad_folder.err;
+    // A missing folder that can be created is created.
+    const auto new_folder = *dir_ / "new" / "pairs.png";
+    json_of(metrics("--metric nearest --real-vs-real --data '" + data_path().string() + "' --pairs '" +
+                    new_folder.string() + "'"));
+    EXPECT_TRUE(std::filesystem::exists(new_folder));
 }
 
 TEST_F(MetricsCLITest, UnknownMetricFails) {
