@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Side-by-side generation throughput: the official StyleGAN2-ADA (via the yardstick
-shared/tools/peer_stylegan2_ada.py) and `facegen bench generate`, run alternately in one
+../shared/tools/peer_stylegan2_ada.py) and `facegen bench generate`, run alternately in one
 go so both see the same machine load. Fetches nothing; needs Debian's python3 (and
 python3-torch for the official side) and an official checkout that you supply.
 
-    bench/compare_generate.py [--official DIR] [--facegen BIN] [--rounds 2] [--threads 2]
+    bench/compare_generate.py --official DIR [--facegen BIN] [--rounds 2] [--threads 2]
+
+DIR is a stylegan2-ada-pytorch checkout (or set FACEGEN_OFFICIAL=DIR).
 
 Prints one JSON line: each system's median figures over the rounds, every round's raw
 figures, and the ratios facegen/official (batched images/s) and official/facegen
@@ -38,8 +40,8 @@ def run(cmd):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--official', default=os.environ.get('FACEGEN_OFFICIAL', '/work/official/sg2ada'),
-                   help='stylegan2-ada-pytorch checkout (default $FACEGEN_OFFICIAL or /work/official/sg2ada)')
+    p.add_argument('--official', default=os.environ.get('FACEGEN_OFFICIAL'),
+                   help='stylegan2-ada-pytorch checkout (default $FACEGEN_OFFICIAL)')
     p.add_argument('--yardstick', default=os.environ.get(
         'FACEGEN_YARDSTICK', os.path.join(ROOT, '..', 'shared', 'tools', 'peer_stylegan2_ada.py')),
         help='the yardstick script (default ../shared/tools/peer_stylegan2_ada.py)')
@@ -54,6 +56,8 @@ def main():
     p.add_argument('--map-layers', type=int, default=2)
     p.add_argument('--z-dim', type=int, default=512)
     args = p.parse_args()
+    if not args.official:
+        p.error('no official checkout: give --official DIR or set FACEGEN_OFFICIAL')
     for path, what in ((args.official, 'official checkout'), (args.yardstick, 'yardstick'), (args.facegen, 'facegen binary')):
         if not os.path.exists(path):
             sys.exit(f"compare_generate: {what} '{path}' not found")

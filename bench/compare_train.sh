@@ -2,15 +2,26 @@
 # Training throughput, facegen vs the official StyleGAN2-ADA (PyTorch), side by side on this
 # machine: the same configuration, runs alternating so both see the same machine load.
 # Usage: bench/compare_train.sh [ROUNDS] [OFFICIAL_CHECKOUT]
-#   FACEGEN_BIN (default build/bin/facegen), PEER (default /work/shared/tools/peer_stylegan2_ada.py),
-#   FACEGEN_ARGS: extra options for facegen only, e.g. "--precision bf16" (the official code has
-#   no CPU reduced precision)
+#   OFFICIAL_CHECKOUT: a stylegan2-ada-pytorch checkout you supply (default $FACEGEN_OFFICIAL;
+#   one of the two is required),
+#   FACEGEN_BIN (default build/bin/facegen), PEER (default ../shared/tools/peer_stylegan2_ada.py
+#   beside the repository), FACEGEN_ARGS: extra options for facegen only, e.g.
+#   "--precision bf16" (the official code has no CPU reduced precision)
 # Prints every run's JSON line, then one summary line with the median images/s and the ratio.
 set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${1:-3}
-OFFICIAL=${2:-/work/official/sg2ada}
-FACEGEN_BIN=${FACEGEN_BIN:-build/bin/facegen}
-PEER=${PEER:-/work/shared/tools/peer_stylegan2_ada.py}
+OFFICIAL=${2:-${FACEGEN_OFFICIAL:-}}
+if [ -z "$OFFICIAL" ]; then
+  echo "compare_train: no official checkout: give it as the second argument or set FACEGEN_OFFICIAL" >&2
+  exit 2
+fi
+if [ ! -d "$OFFICIAL" ]; then
+  echo "compare_train: official checkout '$OFFICIAL' not found" >&2
+  exit 2
+fi
+FACEGEN_BIN=${FACEGEN_BIN:-$ROOT/build/bin/facegen}
+PEER=${PEER:-$ROOT/../shared/tools/peer_stylegan2_ada.py}
 FACEGEN_ARGS=${FACEGEN_ARGS:-}
 ARGS="--resolution 64 --channel-base 4096 --channel-max 128 --map-layers 2 --batch 16 --threads 2"
 tmp=$(mktemp -d)

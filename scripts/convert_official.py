@@ -100,12 +100,15 @@ def self_test():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--official", required=True, help="StyleGAN2-ADA checkout (for legacy.py / training/)")
+    parser.add_argument("--official", default=os.environ.get("FACEGEN_OFFICIAL"),
+                        help="StyleGAN2-ADA checkout, for legacy.py / training/ (default $FACEGEN_OFFICIAL)")
     parser.add_argument("--pkl", help="network pickle (local path)")
     parser.add_argument("--out", help="output model file (.safetensors)")
     parser.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="storage dtype (default float32)")
     parser.add_argument("--self-test", action="store_true", help="convert a random official generator and check it")
     args = parser.parse_args()
+    if not args.official:
+        parser.error("no official checkout: give --official DIR or set FACEGEN_OFFICIAL")
     fo.import_official(args.official)
     if args.self_test:
         self_test()

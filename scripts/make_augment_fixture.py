@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes tests/golden/data/augment/: outputs of the official StyleGAN2-ADA AugmentPipe
-(training/augment.py) on a small seeded batch, for tests/golden/augment_golden_test.cpp.
+(training/augment.py) on a small seeded batch, for tests/unit/augment_golden_test.cpp.
 
 The C++ pipeline draws its random numbers in the official order, and LibTorch and PyTorch
 of the same version share the CPU generator, so `torch.manual_seed(s)` before each call
 makes both pipelines draw the same augmentations.
 
-Usage: /usr/bin/python3 scripts/make_augment_fixture.py [--official /work/official/sg2ada]
+Usage: /usr/bin/python3 scripts/make_augment_fixture.py --official DIR   (or FACEGEN_OFFICIAL=DIR)
+  DIR: a stylegan2-ada-pytorch checkout that you supply.
 Format: manifest.json lists each tensor's file (raw little-endian float32, C order) and shape.
 """
 import argparse
@@ -43,9 +44,14 @@ def install_scipy_signal_stub():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--official', default='/work/official/sg2ada')
+    parser.add_argument('--official', default=os.environ.get('FACEGEN_OFFICIAL'),
+                        help='stylegan2-ada-pytorch checkout (default $FACEGEN_OFFICIAL)')
     parser.add_argument('--out', default=os.path.join(os.path.dirname(__file__), '..', 'tests', 'golden', 'data', 'augment'))
     args = parser.parse_args()
+    if not args.official:
+        parser.error('no official checkout: give --official DIR or set FACEGEN_OFFICIAL')
+    if not os.path.isfile(os.path.join(args.official, 'training', 'augment.py')):
+        parser.error(f"'{args.official}' is not a stylegan2-ada-pytorch checkout (no training/augment.py)")
     sys.path.insert(0, args.official)
     install_scipy_signal_stub()
     from training import augment  # pylint: disable=import-outside-toplevel

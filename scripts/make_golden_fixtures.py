@@ -2,7 +2,8 @@
 """Writes the golden fixtures of tests/golden/ from the official StyleGAN2-ADA code.
 
 Run once (needs torch + numpy, e.g. Debian's /usr/bin/python3):
-    /usr/bin/python3 scripts/make_golden_fixtures.py --official /work/official/sg2ada
+    /usr/bin/python3 scripts/make_golden_fixtures.py --official DIR   (or FACEGEN_OFFICIAL=DIR)
+where DIR is a stylegan2-ada-pytorch checkout that you supply.
 
 For each small official network built with a fixed seed it writes
   <name>.model.safetensors  generator weights in the facegen model format (same code path as
@@ -119,10 +120,13 @@ def discriminator_fixture(out_dir, name, seed, torch, networks, c_dim=0, channel
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--official", required=True, help="StyleGAN2-ADA checkout (read only)")
+    parser.add_argument("--official", default=os.environ.get("FACEGEN_OFFICIAL"),
+                        help="StyleGAN2-ADA checkout, read only (default $FACEGEN_OFFICIAL)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                                       "golden", "fixtures"))
     args = parser.parse_args()
+    if not args.official:
+        parser.error("no official checkout: give --official DIR or set FACEGEN_OFFICIAL")
     fo.import_official(args.official)
     import torch
     from training import networks

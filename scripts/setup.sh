@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs facegen's Debian dependencies (when missing) and builds it into build/.
-# Usage: scripts/setup.sh            (run as root, or with sudo available)
+# Usage: scripts/setup.sh   (as root, or as a user: it then installs missing packages
+#                            through sudo itself)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -14,10 +15,17 @@ for p in $PACKAGES; do
 done
 if [ -n "$missing" ]; then
   SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "setup: missing Debian packages:$missing" >&2
+      echo "setup: installing them needs root, and sudo is not installed: run scripts/setup.sh as root, or install sudo" >&2
+      exit 1
+    fi
+    SUDO="sudo"
+  fi
   echo "setup: installing$missing" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
 fi
 
 JOBS="${JOBS:-$(nproc)}"
