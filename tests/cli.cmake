@@ -3,7 +3,7 @@
 if(TARGET facegen)
   facegen_add_test(NAME cli_integration_tests
     SOURCES integration/cli_generate_test.cpp
-    LIBS facegen_model
+    LIBS facegen_generate
     LABELS integration)
   add_dependencies(cli_integration_tests facegen)
 endif()

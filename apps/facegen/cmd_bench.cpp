@@ -14,10 +14,10 @@
 #include <sstream>
 
 #include "commands.h"
-#include "core/bundled_model.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "facegen/core/version.h"
+#include "model/flops.h"
 #include "model/generator.h"
 #include "model/model_file.h"
 
@@ -58,36 +58,6 @@ struct BenchGenerateParams {
 };
 
 constexpr double kBenchTruncationPsi = 0.7;  // what the yardstick times
-
-/// Approximate FLOPs of one generated image (multiply-add = 2), counting the layers as
-/// the official implementation computes them: mapping FCs, style affines, weight
-/// modulation/demodulation, 3x3 convs (upsampling ones as a stride-2 transposed conv on
-/// the input grid followed by a 4x4 FIR), toRGB 1x1 convs and the skip path's 2x FIR
-/// upsampling. Bias, noise and activations are left out (well under 1%).
-double generator_flops_per_image(const model::GeneratorConfig& c) {
-    double flops = 0;
-    int64_t in_features = c.z_dim + (c.c_dim > 0 ? c.w_dim : 0);
-    for (int64_t i = 0; i < c.n_mapping_layers; ++i) {
-        flops += 2.0 * in_features * c.w_dim;
-        in_features = c.w_dim;
-    }
-    auto modulated = [&](int64_t in, int64_t out, int64_t kernel_area) {
-        // affine + modulate + demodulate (sum of squares) per sample
-        return 2.0 * c.w_dim * in + 3.0 * in * out * kernel_area;
-    };
-    for (int64_t r : c.block_resolutions()) {
-        const double pixels = static_cast<double>(r) * r;
-        const int64_t out = c.channels_at(r);
-        if (r > 4) {
-            const int64_t in = c.channels_at(r / 2);
-            flops += modulated(in, out, 9) + 2.0 * in * out * 9 * (pixels / 4) + 2.0 * 16 * out * pixels;
-            flops += 2.0 * 16 * c.img_channels * pixels;  // skip path: upsample the previous RGB
-        }
-        flops += modulated(out, out, 9) + 2.0 * out * out * 9 * pixels;                          // conv1
-        flops += modulated(out, c.img_channels, 1) + 2.0 * out * c.img_channels * pixels;      // toRGB
-    }
-    return flops;
-}
 
 /// Median seconds of one generator call on `n` latents (psi 0.7, const noise), after one
 /// warm-up call, over repeated calls for at least `min_seconds` and `min_calls`: the
@@ -182,7 +152,7 @@ void run_bench_generate(const BenchGenerateParams& params) {
     result["generate_images_per_s_batched"] = round_to(params.batch / batched, 3);
     result["generate_ms_per_image_batch1"] = round_to(single * 1000, 2);
     result["peak_rss_MiB"] = round_to(peak_rss_mib(), 1);
-    result["flops_per_image"] = std::round(generator_flops_per_image(config));
+    result["flops_per_image"] = std::round(model::generator_forward_flops(config));
     std::printf("%s\n", result.dump().c_str());
 }
 

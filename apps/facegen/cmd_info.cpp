@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@ namespace {
 
 struct InfoParams {
     std::string model;
+    std::optional<double> set_truncation_psi;  // absent = leave the file alone
 
     void validate() const {
         if (model.empty()) throw make_error("give a model file: facegen info MODEL.safetensors");
@@ -50,6 +52,7 @@ void run_info(const InfoParams& params) {
     params.validate();
     const std::filesystem::path path(params.model);
     if (!std::filesystem::exists(path)) throw make_error("model '", params.model, "': no such file");
+    if (params.set_truncation_psi) model::set_model_truncation_psi(path, *params.set_truncation_psi);
     model::LoadedModel loaded = model::load_model_file(path, torch::kCPU, /*with_discriminator=*/true);  // validates everything
     int64_t n_parameters = 0, n_buffer_values = 0;
     for (const auto& p : loaded.generator->parameters()) n_parameters += p.numel();
@@ -67,6 +70,7 @@ void run_info(const InfoParams& params) {
     info["provenance"] = json_or_string(loaded.metadata.provenance_json);
     info["created"] = loaded.metadata.created;
     info["written_by_facegen"] = loaded.metadata.facegen_version;
+    info["truncation_psi"] = model::recommended_truncation_psi(loaded.metadata);
     info["config"] = nlohmann::json::parse(model::to_json(loaded.config));
     info["num_ws"] = loaded.config.num_ws();
     info["parameters"] = n_parameters;
@@ -89,6 +93,10 @@ void add_info_command(CLI::App& app) {
     auto params = std::make_shared<InfoParams>();
     CLI::App* cmd = app.add_subcommand("info", "Print a model file's options and metadata as JSON");
     cmd->add_option("model", params->model, "Model file (.safetensors)")->required();
+    cmd->add_option_function<double>(
+        "--set-truncation-psi", [params](const double& psi) { params->set_truncation_psi = psi; },
+        "First record this psi (0..2) as the model's recommended truncation, the default of generate "
+        "(metadata only: weights and model id stay)");
     cmd->callback([params] { run_info(*params); });
 }
 

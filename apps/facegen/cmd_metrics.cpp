@@ -87,17 +87,6 @@ struct MetricsParams {
     }
 };
 
-torch::Device parse_device(const std::string& text) {
-    try {
-        torch::Device device(text);
-        if (device.is_cuda() && !torch::cuda::is_available())
-            throw make_error("--device '", text, "': CUDA is not available in this build or machine");
-        return device;
-    } catch (const c10::Error&) {
-        throw make_error("bad --device '", text, "' (expected cpu, cuda or cuda:N)");
-    }
-}
-
 // The `count` candidates closest to the reference, each followed by its nearest reference
 // image (mirrored when the mirror was the match), four pairs a row, so that a person can judge
 // whether a close match is a copy. Candidates are re-read one at a time (a generator
@@ -129,7 +118,7 @@ void run_metrics(const MetricsParams& params) {
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
     core::set_cpu_threads(static_cast<int>(params.threads));
     const auto kind = metrics::parse_metric_kind(params.metric);
-    const auto device = parse_device(params.device);
+    const auto device = core::parse_device(params.device);
     const bool swd = kind == metrics::MetricKind::SWD;
 
     nlohmann::ordered_json out;

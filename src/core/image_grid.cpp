@@ -6,13 +6,13 @@
 
 namespace facegen::core {
 
-torch::Tensor images_to_uint8(const torch::Tensor& images) {
+torch::Tensor images_to_uint8_nchw(const torch::Tensor& images) {
     TORCH_CHECK(images.dim() == 4, "expected images [N, C, H, W], got ", images.sizes());
-    return (images.to(torch::kFloat32).permute({0, 2, 3, 1}) * 127.5 + 128)
-        .clamp(0, 255)
-        .to(torch::kUInt8)
-        .to(torch::kCPU)
-        .contiguous();
+    return (images.to(torch::kFloat32) * 127.5 + 128).clamp(0, 255).to(torch::kUInt8);
+}
+
+torch::Tensor images_to_uint8(const torch::Tensor& images) {
+    return images_to_uint8_nchw(images).permute({0, 2, 3, 1}).to(torch::kCPU).contiguous();
 }
 
 GridLayout grid_layout(int64_t n_images, int64_t n_columns) {

@@ -37,8 +37,14 @@ bool is_ascii(const std::string& text) {
     return true;
 }
 
-bool write_png_file(FILE* file, const uint8_t* pixels, int width, int height, int color_type, size_t row_bytes,
-                    png_text* texts, int n_texts, PngErrorBuffer* error) {
+void append_to_string(png_structp png, png_bytep data, png_size_t length) {
+    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
+}
+
+void no_flush(png_structp) {}
+
+bool encode_png_bytes(std::string* out, const uint8_t* pixels, int width, int height, int color_type,
+                      size_t row_bytes, png_text* texts, int n_texts, PngErrorBuffer* error) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, error, on_png_error, on_png_warning);
     if (!png) return false;
     png_infop info = png_create_info_struct(png);
@@ -46,7 +52,7 @@ bool write_png_file(FILE* file, const uint8_t* pixels, int width, int height, in
         png_destroy_write_struct(&png, &info);
         return false;
     }
-    png_init_io(png, file);
+    png_set_write_fn(png, out, append_to_string, no_flush);
     png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, color_type,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (n_texts > 0) png_set_text(png, info, texts, n_texts);
@@ -99,10 +105,10 @@ bool read_png_file(FILE* file, RawRead* raw, std::vector<uint8_t>* pixels, std::
 
 bool png_supported() { return true; }
 
-void write_png(const std::filesystem::path& path, const uint8_t* pixels, int64_t width, int64_t height,
-               int64_t channels, const std::vector<PngText>& texts) {
+std::string encode_png(const uint8_t* pixels, int64_t width, int64_t height, int64_t channels,
+                       const std::vector<PngText>& texts) {
     if (width < 1 || height < 1 || width > 65535 || height > 65535 || channels < 1 || channels > 4) {
-        throw make_error("write '", path.string(), "' failed: bad image size ", width, "x", height, "x", channels);
+        throw make_error("encode PNG failed: bad image size ", width, "x", height, "x", channels);
     }
     static const int kColorTypes[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                       PNG_COLOR_TYPE_RGB_ALPHA};
@@ -110,7 +116,7 @@ void write_png(const std::filesystem::path& path, const uint8_t* pixels, int64_t
     for (size_t i = 0; i < texts.size(); ++i) {
         const PngText& t = texts[i];
         if (t.keyword.empty() || t.keyword.size() > 79) {
-            throw make_error("write '", path.string(), "' failed: bad PNG text keyword '", t.keyword, "'");
+            throw make_error("encode PNG failed: bad PNG text keyword '", t.keyword, "'");
         }
         std::memset(&chunks[i], 0, sizeof(png_text));
         const bool itxt = t.force_itxt || !is_ascii(t.text);
@@ -125,20 +131,25 @@ void write_png(const std::filesystem::path& path, const uint8_t* pixels, int64_t
             chunks[i].text_length = t.text.size();
         }
     }
-    write_atomically(path, [&](const std::filesystem::path& tmp) {
-        FILE* file = std::fopen(tmp.c_str(), "wb");
-        if (!file) {
-            throw make_error("write '", path.string(), "' failed: cannot create file in '",
-                             path.parent_path().string(), "': ", std::strerror(errno));
-        }
-        PngErrorBuffer error;
-        const bool ok = write_png_file(file, pixels, static_cast<int>(width), static_cast<int>(height),
-                                       kColorTypes[channels - 1], static_cast<size_t>(width * channels),
-                                       chunks.data(), static_cast<int>(chunks.size()), &error);
-        const bool closed = std::fclose(file) == 0;
-        if (!ok) throw make_error("write '", path.string(), "' failed: libpng: ", error.message);
-        if (!closed) throw make_error("write '", path.string(), "' failed: disk full or I/O error");
-    });
+    std::string bytes;
+    PngErrorBuffer error;
+    if (!encode_png_bytes(&bytes, pixels, static_cast<int>(width), static_cast<int>(height), kColorTypes[channels - 1],
+                          static_cast<size_t>(width * channels), chunks.data(), static_cast<int>(chunks.size()),
+                          &error)) {
+        throw make_error("encode PNG failed: libpng: ", error.message);
+    }
+    return bytes;
+}
+
+void write_png(const std::filesystem::path& path, const uint8_t* pixels, int64_t width, int64_t height,
+               int64_t channels, const std::vector<PngText>& texts) {
+    std::string bytes;
+    try {
+        bytes = encode_png(pixels, width, height, channels, texts);
+    } catch (const Error& e) {
+        throw make_error("write '", path.string(), "' failed: ", e.what());
+    }
+    write_file_atomically(path, bytes);
 }
 
 PngImage read_png(const std::filesystem::path& path) {
@@ -163,6 +174,10 @@ PngImage read_png(const std::filesystem::path& path) {
 #else  // built without libpng
 
 bool png_supported() { return false; }
+
+std::string encode_png(const uint8_t*, int64_t, int64_t, int64_t, const std::vector<PngText>&) {
+    throw make_error("encode PNG failed: this facegen was built without libpng (install libpng-dev and rebuild)");
+}
 
 void write_png(const std::filesystem::path& path, const uint8_t*, int64_t, int64_t, int64_t,
                const std::vector<PngText>&) {

@@ -27,6 +27,11 @@ struct PngImage {
 /// True when this facegen was built with libpng.
 bool png_supported();
 
+/// Encodes an 8-bit image (HWC, `channels` 1-4) with text chunks as PNG file bytes.
+/// Throws facegen::Error for a bad size or keyword.
+std::string encode_png(const uint8_t* pixels, int64_t width, int64_t height, int64_t channels,
+                       const std::vector<PngText>& texts = {});
+
 /// Writes an 8-bit image (HWC, `channels` 1-4) with text chunks to `path` atomically
 /// (core::write_atomically). Throws facegen::Error naming the path on failure.
 void write_png(const std::filesystem::path& path, const uint8_t* pixels, int64_t width, int64_t height,

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/png_io.h"
 
 namespace facegen::data {
 
@@ -227,22 +228,7 @@ DecodedImage decode_image(const std::string& bytes, const std::string& name) {
 }
 
 std::string encode_png(const RgbImage& image) {
-    png_image png;
-    std::memset(&png, 0, sizeof(png));
-    png.version = PNG_IMAGE_VERSION;
-    png.width = static_cast<png_uint_32>(image.width);
-    png.height = static_cast<png_uint_32>(image.height);
-    png.format = PNG_FORMAT_RGB;
-    png_alloc_size_t size = 0;
-    if (!png_image_write_to_memory(&png, nullptr, &size, 0, image.pixels.data(), 0, nullptr)) {
-        throw make_error("encode PNG failed: ", png.message);
-    }
-    std::string out(size, '\0');
-    if (!png_image_write_to_memory(&png, out.data(), &size, 0, image.pixels.data(), 0, nullptr)) {
-        throw make_error("encode PNG failed: ", png.message);
-    }
-    out.resize(size);
-    return out;
+    return core::encode_png(image.pixels.data(), image.width, image.height, /*channels=*/3);
 }
 
 std::string encode_jpeg(const RgbImage& image, int quality) {

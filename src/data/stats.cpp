@@ -8,8 +8,11 @@
 #include <sstream>
 
 #include <c10/util/Exception.h>
+#include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/image_grid.h"
+#include "core/png_io.h"
 #include "data/image_io.h"
 #include "data/sources.h"
 
@@ -342,21 +345,15 @@ std::string preview_grid_png(const PackedDataset& dataset, int64_t n_columns, in
     const int64_t r = dataset.resolution();
     const int64_t n = std::min(dataset.size(), n_columns * n_rows);
     TORCH_CHECK(n > 0, "preview_grid_png: empty dataset");
-    const int64_t rows = (n + n_columns - 1) / n_columns;
-    RgbImage grid(std::min(n, n_columns) * r, rows * r);
-    const int64_t plane = r * r;
+    torch::Tensor images = torch::empty({n, r, r, 3}, torch::kUInt8);
     for (int64_t k = 0; k < n; ++k) {
-        const uint8_t* chw = dataset.image(k * dataset.size() / n);
-        const int64_t x0 = (k % n_columns) * r, y0 = (k / n_columns) * r;
-        for (int64_t y = 0; y < r; ++y) {
-            for (int64_t x = 0; x < r; ++x) {
-                for (int64_t c = 0; c < 3; ++c) {
-                    grid.at(x0 + x, y0 + y)[c] = chw[(dataset.channels() == 3 ? c * plane : 0) + y * r + x];
-                }
-            }
-        }
+        const torch::Tensor chw =
+            torch::from_blob(const_cast<uint8_t*>(dataset.image(k * dataset.size() / n)), {dataset.channels(), r, r},
+                             torch::kUInt8);
+        images[k].copy_(chw.permute({1, 2, 0}).expand({r, r, 3}));  // a gray image fills all three channels
     }
-    return encode_png(grid);
+    const torch::Tensor grid = core::make_image_grid(images, n_columns);
+    return core::encode_png(grid.data_ptr<uint8_t>(), grid.size(1), grid.size(0), grid.size(2));
 }
 
 std::string stats_html(const nlohmann::json& stats, const std::string& title, const std::string& preview_png) {

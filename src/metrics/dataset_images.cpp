@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "data/pack.h"
 #include "metrics/image_sets.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 
 namespace facegen::metrics {
 
@@ -26,8 +26,8 @@ ImageSet dataset_images(const std::filesystem::path& dir, const DatasetImagesOpt
         throw make_error("dataset '", dir.string(), "' has no images in split '", options.split, "'");
     const int64_t available = static_cast<int64_t>(indices.size());
     if (options.max_images > 0 && options.max_images < available) {
-        RandomStream stream(mix_seed(options.seed, 0x64617461, 0));
-        const auto chosen = sample_without_replacement(available, options.max_images, stream);
+        core::RandomStream stream(core::mix_seed(options.seed, 0x64617461, 0));
+        const auto chosen = core::sample_without_replacement(available, options.max_images, stream);
         std::vector<int64_t> subset;
         for (int64_t i = 0; i < options.max_images; ++i) subset.push_back(indices[chosen[i].item<int64_t>()]);
         // Read in file order: sequential access through the memory map.

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 
 namespace facegen::metrics {
 namespace {
@@ -63,11 +63,11 @@ double kernel_inception_distance(const torch::Tensor& features_a, const torch::T
         auto t = x.mm(y.t()).div_(d).add_(1.0);
         return t * t * t;
     };
-    RandomStream stream(mix_seed(seed, 0x6b6964, 0));
+    core::RandomStream stream(core::mix_seed(seed, 0x6b6964, 0));
     double total = 0;
     for (int64_t subset = 0; subset < options.num_subsets; ++subset) {
-        const auto x = a.index_select(0, sample_without_replacement(n_a, m, stream));
-        const auto y = b.index_select(0, sample_without_replacement(n_b, m, stream));
+        const auto x = a.index_select(0, core::sample_without_replacement(n_a, m, stream));
+        const auto y = b.index_select(0, core::sample_without_replacement(n_b, m, stream));
         const auto k_xx_yy = kernel(x, x) + kernel(y, y);
         const double within = (k_xx_yy.sum() - k_xx_yy.diagonal().sum()).item<double>() / static_cast<double>(m - 1);
         const double across = kernel(x, y).sum().item<double>() * 2.0 / static_cast<double>(m);

@@ -3,7 +3,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "metrics/random_stream.h"
+#include "core/image_grid.h"
+#include "core/random_stream.h"
 
 namespace facegen::metrics {
 namespace {
@@ -23,11 +24,6 @@ torch::Tensor read_images(const ImageSet& images, int64_t begin, int64_t count) 
                 "image set '", images.description, "' returned ", batch.sizes(), " for ", count, " images, ",
                 "expected [", count, ", ", images.channels, ", ", images.resolution, ", ", images.resolution, "]");
     return batch;
-}
-
-torch::Tensor to_uint8_images(const torch::Tensor& images) {
-    TORCH_CHECK(images.dim() == 4, "to_uint8_images: expected [N, C, H, W], got ", images.sizes());
-    return (images.to(torch::kFloat32) * 127.5 + 128).clamp(0, 255).to(torch::kUInt8);
 }
 
 ImageSet generator_images(model::Generator generator, int64_t n_images, GeneratorImagesOptions options) {
@@ -58,10 +54,10 @@ ImageSet generator_images(model::Generator generator, int64_t n_images, Generato
         std::vector<int64_t> label_rows;
         for (int64_t i = 0; i < count; ++i) {
             const auto index = static_cast<uint64_t>(begin + i);
-            z[i].copy_(gaussian_tensor({config.z_dim}, mix_seed(options.seed, index, kStreamZ)));
-            synthesis.noise_seeds.push_back(mix_seed(options.seed, index, kStreamNoise));
+            z[i].copy_(core::gaussian_tensor({config.z_dim}, core::mix_seed(options.seed, index, kStreamZ)));
+            synthesis.noise_seeds.push_back(core::mix_seed(options.seed, index, kStreamNoise));
             if (config.c_dim > 0) {
-                RandomStream stream(mix_seed(options.seed, index, kStreamLabel));
+                core::RandomStream stream(core::mix_seed(options.seed, index, kStreamLabel));
                 label_rows.push_back(
                     static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(options.label_pool.size(0)))));
             }
@@ -70,7 +66,7 @@ ImageSet generator_images(model::Generator generator, int64_t n_images, Generato
             c = options.label_pool.index_select(0, torch::tensor(label_rows, torch::kInt64).to(options.label_pool.device()))
                     .to(device, torch::kFloat32);
         const auto images = generator->forward(z.to(device), c, options.truncation_psi, std::nullopt, synthesis);
-        return to_uint8_images(images);
+        return core::images_to_uint8_nchw(images);
     };
     return set;
 }

@@ -27,10 +27,6 @@ struct ImageSet {
 /// shape is a bug in that reader, reported with the set's description.
 torch::Tensor read_images(const ImageSet& images, int64_t begin, int64_t count);
 
-/// Generator output [N, C, H, W] (about [-1, 1]) -> uint8, as the official metrics:
-/// (x * 127.5 + 128).clamp(0, 255) truncated to uint8.
-torch::Tensor to_uint8_images(const torch::Tensor& images);
-
 /// Options of the images a generator makes for a metric.
 struct GeneratorImagesOptions {
     double truncation_psi = 1.0;  // official metrics use psi = 1 (no truncation)

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 
 namespace facegen::metrics {
 namespace {
@@ -103,7 +103,7 @@ SWDResult evaluate_swd(model::Generator generator, const SWDReference& reference
                          reference.descriptors.resolutions.front(), " but the generator makes ", fakes.channels, "x",
                          fakes.resolution, " images");
     // The fakes' neighbourhood positions use a stream apart from the reals'.
-    const auto descriptors = swd_descriptors(fakes, reference.options, mix_seed(seed, 0xfa4e, 0), stream);
+    const auto descriptors = swd_descriptors(fakes, reference.options, core::mix_seed(seed, 0xfa4e, 0), stream);
     return compare_swd(reference.descriptors, descriptors, reference.options, reference.seed);
 }
 
@@ -132,7 +132,7 @@ MetricReport compute_metric(const ImageSet& a, const ImageSet& b, const MetricOp
         check_swd_compatible(a, b);
         const auto descriptors_a = descriptors_of(a, options.swd, options.seed, options.stream, 0, total);
         const auto descriptors_b =
-            descriptors_of(b, options.swd, mix_seed(options.seed, 0xfa4e, 0), options.stream, a.n_images, total);
+            descriptors_of(b, options.swd, core::mix_seed(options.seed, 0xfa4e, 0), options.stream, a.n_images, total);
         report.figures = compare_swd(descriptors_a, descriptors_b, options.swd, options.seed).figures();
     } else if (options.metric == MetricKind::Nearest) {
         NearestOptions nearest = options.nearest;
@@ -150,7 +150,7 @@ MetricReport compute_metric(const ImageSet& a, const ImageSet& b, const MetricOp
     } else {
         if (options.metric == MetricKind::KID) options.kid.validate();
         if (options.inception.empty())
-            throw make_error(to_string(options.metric), " needs the Inception network: pass --inception ",
+            throw make_error(to_string(options.metric), " needs the Inception network and none was given: ",
                              "inception-2015-12-05.pt (see docs/metrics.md)");
         auto network = FeatureNetwork::load(options.inception, options.feature_dim, options.device);
         const auto stats_a = features_of(network, a, options.stream, 0, total);

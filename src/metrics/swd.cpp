@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 
 namespace facegen::metrics {
 namespace {
@@ -106,7 +106,7 @@ torch::Tensor sample_neighbourhoods(const torch::Tensor& level, int64_t nhood_si
     auto index = torch::empty({n, n_per_image * area}, torch::kInt64);
     auto* out = index.data_ptr<int64_t>();
     for (int64_t i = 0; i < n; ++i) {
-        RandomStream stream(mix_seed(seed, static_cast<uint64_t>(first_image_index + i),
+        core::RandomStream stream(core::mix_seed(seed, static_cast<uint64_t>(first_image_index + i),
                                      static_cast<uint64_t>(level_index)));
         for (int64_t j = 0; j < n_per_image; ++j) {
             const int64_t y = half + static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(h - 2 * half)));
@@ -218,7 +218,7 @@ double sliced_wasserstein(const torch::Tensor& a, const torch::Tensor& b, int64_
     const int64_t dim = a.size(1);
     double total = 0;
     for (int64_t repeat = 0; repeat < dir_repeats; ++repeat) {
-        auto dirs = gaussian_tensor({dim, dirs_per_repeat}, mix_seed(seed, static_cast<uint64_t>(repeat), 0x5d));
+        auto dirs = core::gaussian_tensor({dim, dirs_per_repeat}, core::mix_seed(seed, static_cast<uint64_t>(repeat), 0x5d));
         dirs = (dirs / dirs.square().sum(0, /*keepdim=*/true).sqrt()).to(a.options());
         double repeat_sum = 0;
         for (int64_t start = 0; start < dirs_per_repeat; start += kDirectionsPerSort) {
@@ -250,7 +250,7 @@ SWDResult compare_swd(const SWDDescriptors& a, const SWDDescriptors& b, const SW
     result.resolutions = a.resolutions;
     for (size_t level = 0; level < a.levels.size(); ++level) {
         const double swd = sliced_wasserstein(a.levels[level], b.levels[level], options.dir_repeats,
-                                              options.dirs_per_repeat, mix_seed(seed, level, 0x51d));
+                                              options.dirs_per_repeat, core::mix_seed(seed, level, 0x51d));
         result.swd_x1e3.push_back(swd * 1e3);
     }
     double sum = 0;

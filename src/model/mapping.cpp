@@ -1,5 +1,7 @@
 #include "model/mapping.h"
 
+#include "model/truncation.h"
+
 #include <string>
 
 namespace facegen::model {
@@ -49,16 +51,7 @@ torch::Tensor MappingNetworkImpl::forward(const torch::Tensor& z, const torch::T
 
     if (truncation_psi != 1.0) {
         TORCH_CHECK(w_avg.defined(), "MappingNetwork: truncation needs the tracked w_avg (w_avg_beta > 0)");
-        TORCH_CHECK(!truncation_cutoff || *truncation_cutoff >= 0, "MappingNetwork: truncation cutoff must be >= 0, got ",
-                    *truncation_cutoff);
-        const torch::Tensor avg = w_avg.to(x.dtype());
-        if (options_.num_ws() == 0 || !truncation_cutoff || *truncation_cutoff >= options_.num_ws()) {
-            x = avg.lerp(x, truncation_psi);
-        } else {
-            const int64_t cutoff = *truncation_cutoff;
-            const torch::Tensor head = avg.lerp(x.narrow(1, 0, cutoff), truncation_psi);
-            x = torch::cat({head, x.narrow(1, cutoff, options_.num_ws() - cutoff)}, /*dim=*/1);
-        }
+        x = truncate(x, w_avg, truncation_psi, truncation_cutoff);
     }
     return x;
 }

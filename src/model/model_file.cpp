@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -29,6 +30,31 @@ std::string utc_now_iso() {
     char text[32];
     std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
     return text;
+}
+
+constexpr const char* kTruncationPsiKey = "truncation_psi";
+
+// Psi is a blend weight towards the average face: 0 gives the average itself, above 1
+// exaggerates; beyond 2 images fall apart, so such a value in a file is an error.
+constexpr double kMaxTruncationPsi = 2.0;
+
+bool is_valid_truncation_psi(double psi) { return std::isfinite(psi) && psi >= 0.0 && psi <= kMaxTruncationPsi; }
+
+std::string format_psi(double psi) {
+    std::ostringstream out;
+    out.precision(10);
+    out << psi;
+    return out.str();
+}
+
+std::optional<double> parse_psi(const std::string& text) {
+    try {
+        size_t used = 0;
+        const double psi = std::stod(text, &used);
+        if (used == text.size() && is_valid_truncation_psi(psi)) return psi;
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
 }
 
 std::map<std::string, torch::Tensor> state_of(const torch::nn::Module& module) {
@@ -133,6 +159,12 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
         {"created", metadata.created},
         {"facegen_version", metadata.facegen_version},
     };
+    if (metadata.truncation_psi) {
+        if (!is_valid_truncation_psi(*metadata.truncation_psi))
+            throw make_error("save model '", path.string(), "': truncation psi ", *metadata.truncation_psi,
+                             " is not in 0..", kMaxTruncationPsi);
+        header[kTruncationPsiKey] = format_psi(*metadata.truncation_psi);
+    }
     if (discriminator) {
         header["discriminator_config"] = to_json((*discriminator)->config());
         for (const auto& [name, tensor] : state_of(**discriminator))
@@ -217,7 +249,24 @@ LoadedModel load_model_file(const std::filesystem::path& path, torch::Device dev
     loaded.metadata.description = metadata_value(meta, "description");
     loaded.metadata.created = metadata_value(meta, "created");
     loaded.metadata.facegen_version = metadata_value(meta, "facegen_version");
+    if (meta.count(kTruncationPsiKey)) {
+        loaded.metadata.truncation_psi = parse_psi(meta.at(kTruncationPsiKey));
+        if (!loaded.metadata.truncation_psi)
+            throw model_error(path, "bad truncation_psi '", meta.at(kTruncationPsiKey), "' (expected a number in 0..",
+                              kMaxTruncationPsi, ")");
+    }
     return loaded;
+}
+
+double recommended_truncation_psi(const ModelMetadata& metadata) { return metadata.truncation_psi.value_or(1.0); }
+
+void set_model_truncation_psi(const std::filesystem::path& path, double psi) {
+    if (!is_valid_truncation_psi(psi))
+        throw model_error(path, "truncation psi ", psi, " is not in 0..", kMaxTruncationPsi);
+    load_model_file(path);  // refuses anything that is not a sound model file before it is rewritten
+    core::SafetensorsFile file = core::read_safetensors(path);
+    file.metadata[kTruncationPsiKey] = format_psi(psi);
+    core::write_safetensors(path, file.tensors, file.metadata);
 }
 
 }  // namespace facegen::model

@@ -31,7 +31,14 @@ struct ModelMetadata {              // stored in the safetensors "__metadata__"
     std::string description;
     std::string created;            // UTC ISO-8601, filled by save
     std::string facegen_version;    // facegen::kVersion of the writer, filled by save
+    /// The truncation psi to generate with unless a caller asks for another: measured per
+    /// model (docs/model-card.md's rule), so it travels with the weights. Absent = 1, no
+    /// truncation, as the official generate.py.
+    std::optional<double> truncation_psi;
 };
+
+/// Psi of `metadata`, or 1 (no truncation) when the file recommends none.
+double recommended_truncation_psi(const ModelMetadata& metadata);
 
 struct LoadedModel {
     Generator generator;
@@ -57,6 +64,11 @@ LoadedModel load_model_file(const std::filesystem::path& path, torch::Device dev
 /// (a hash of the generator's tensors only: it names what the images come from).
 std::string save_model_file(const std::filesystem::path& path, Generator& generator, ModelMetadata metadata,
                             torch::Dtype storage_dtype = torch::kFloat32, Discriminator* discriminator = nullptr);
+
+/// Records `psi` as the model's recommended truncation in its file's metadata. Only the
+/// metadata changes: weights, model id and creation time stay; the file is validated
+/// first and replaced atomically. Throws facegen::Error naming the file or the value.
+void set_model_truncation_psi(const std::filesystem::path& path, double psi);
 
 /// The tensors a generator of `config` stores, name -> shape (what load_model_file expects).
 std::map<std::string, std::vector<int64_t>> expected_model_tensors(const GeneratorConfig& config);

@@ -6,47 +6,15 @@
 #include <chrono>
 
 #include "facegen/core/version.h"
+#include "model/flops.h"
 #include "train/image_source.h"
 #include "train/trainer.h"
 
 namespace facegen::train {
 
-double generator_forward_flops(const model::GeneratorConfig& config) {
-    const double c_img = double(config.img_channels), w = double(config.w_dim);
-    double flops = 2.0 * w * w * double(config.n_mapping_layers);
-    for (const int64_t r : config.block_resolutions()) {
-        const double co = double(config.channels_at(r)), rr = double(r * r);
-        if (r == 4) {
-            flops += 2.0 * 9 * co * co * rr + 2.0 * w * co;  // conv1 + its affine
-        } else {
-            const double ci = double(config.channels_at(r / 2));
-            flops += 2.0 * 9 * ci * co * (rr / 4) + 2.0 * 16 * co * rr + 2.0 * w * ci;  // conv0: transposed 3x3 + FIR
-            flops += 2.0 * 9 * co * co * rr + 2.0 * w * co;                              // conv1
-            flops += 2.0 * 16 * c_img * rr;                                              // upsampled skip image
-        }
-        flops += 2.0 * co * c_img * rr + 2.0 * w * co;  // torgb
-    }
-    return flops;
-}
-
-double discriminator_forward_flops(const model::DiscriminatorConfig& config) {
-    const double c_img = double(config.img_channels);
-    double flops = 0;
-    for (int64_t r = config.resolution; r > 4; r /= 2) {
-        const double tmp = double(config.channels_at(r)), out = double(config.channels_at(r / 2)), rr = double(r * r);
-        if (r == config.resolution) flops += 2.0 * c_img * tmp * rr;  // fromrgb
-        flops += 2.0 * 9 * tmp * tmp * rr;                             // conv0
-        flops += 2.0 * 16 * tmp * rr + 2.0 * 9 * tmp * out * (rr / 4);  // conv1: FIR + strided 3x3
-        flops += 2.0 * 16 * tmp * rr + 2.0 * tmp * out * (rr / 4);      // skip: FIR + 1x1
-    }
-    const double c = double(config.channels_at(4));
-    flops += 2.0 * 9 * (c + double(config.mbstd_num_channels)) * c * 16 + 2.0 * c * 16 * c + 2.0 * c;
-    return flops;
-}
-
 double training_flops_per_image(const TrainOptions& options, int64_t n_steps, int64_t n_greg, int64_t n_dreg) {
-    const double g = generator_forward_flops(options.generator_config());
-    const double d = discriminator_forward_flops(options.discriminator_config());
+    const double g = model::generator_forward_flops(options.generator_config());
+    const double d = model::discriminator_forward_flops(options.discriminator_config());
     const double per_step = (3 * g + 2 * d) + (g + 6 * d);
     const double greg = 6 * g / double(options.pl_batch_shrink);
     const double dreg = 6 * d;

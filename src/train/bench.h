@@ -11,14 +11,8 @@
 
 namespace facegen::train {
 
-/// Multiply-adds x 2 of one forward pass per image, counted layer by layer from the
-/// architecture (convolutions incl. the transposed/strided ones and their FIR filters,
-/// fully-connected layers, modulation affines); element-wise work is not counted.
-double generator_forward_flops(const model::GeneratorConfig& config);
-double discriminator_forward_flops(const model::DiscriminatorConfig& config);
-
 /// FLOPs per image of one training minibatch for a phase schedule, from the forward
-/// counts: backward = 2x forward (input and weight gradients), 1x when only input
+/// counts (model/flops.h): backward = 2x forward (input and weight gradients), 1x when only input
 /// gradients are needed, and a double backward (R1, path length) = 2x its first-order
 /// graph. Gmain 3G+2D, Dmain G+6D, Greg 6G per path-length image, Dreg 6D.
 /// n_steps minibatches with n_greg / n_dreg regularisation phases among them.
@@ -43,7 +37,7 @@ struct BenchTrainOptions {
 };
 
 /// Times the training loop (Gmain + Dmain every minibatch, Greg every 4th, Dreg every
-/// 16th, style mixing, no augmentation) exactly as /work/shared/tools/peer_stylegan2_ada.py
+/// 16th, style mixing, no augmentation) exactly as shared/tools/peer_stylegan2_ada.py
 /// times the official code; returns one JSON object (images/s, peak memory, FLOPs per
 /// image, roofline fraction, ...).
 nlohmann::json run_train_benchmark(const BenchTrainOptions& options);

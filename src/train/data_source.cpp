@@ -60,7 +60,7 @@ std::unique_ptr<ImageSource> open_image_source(const std::string& spec, int64_t 
         }
         if (n < 1) throw make_error("bad data spec '", spec, "': the count must be >= 1");
         if (resolution <= 0)
-            throw make_error("data '", spec, "' has no resolution of its own: give --resolution");
+            throw make_error("data '", spec, "' has no resolution of its own: give a resolution");
         auto images = make_blob_images(n, resolution, /*channels=*/3, /*seed=*/12345);
         if (x_flip) images = torch::cat({images, images.flip({3})});
         return std::make_unique<InMemoryImageSource>(images, batch_per_rank, seed, rank, world_size, spec);
@@ -77,7 +77,7 @@ std::unique_ptr<ImageSource> open_image_source(const std::string& spec, int64_t 
 
 std::pair<int64_t, int64_t> probe_image_source(const std::string& spec, int64_t resolution) {
     if (spec.rfind("synthetic:", 0) == 0) {
-        if (resolution <= 0) throw make_error("data '", spec, "' has no resolution of its own: give --resolution");
+        if (resolution <= 0) throw make_error("data '", spec, "' has no resolution of its own: give a resolution");
         return {resolution, 3};
     }
 #ifdef FACEGEN_HAVE_DATA

@@ -45,47 +45,47 @@ void TrainOptions::resolve(int64_t world_size, bool on_cuda) {
 
 void TrainOptions::validate(int64_t world_size) const {
     auto need = [](bool ok, const char* field, auto value, const char* rule) {
-        if (!ok) throw make_error("bad training option --", field, " ", value, ": ", rule);
+        if (!ok) throw make_error("bad training option ", field, " = ", value, ": ", rule);
     };
     need(batch >= 1, "batch", batch, "must be >= 1");
     need(batch % world_size == 0, "batch", batch, "must be divisible by the number of processes");
-    need(batch_gpu >= 1 && (batch / world_size) % batch_gpu == 0, "batch-gpu", batch_gpu,
+    need(batch_gpu >= 1 && (batch / world_size) % batch_gpu == 0, "batch_gpu", batch_gpu,
          "must divide the per-process batch (batch / processes)");
-    need(mbstd_group >= 0, "mbstd-group", mbstd_group, "must be >= 0");
-    need(mbstd_group == 0 || batch_gpu % mbstd_group == 0 || mbstd_group >= batch_gpu, "mbstd-group", mbstd_group,
+    need(mbstd_group >= 0, "mbstd_group", mbstd_group, "must be >= 0");
+    need(mbstd_group == 0 || batch_gpu % mbstd_group == 0 || mbstd_group >= batch_gpu, "mbstd_group", mbstd_group,
          "must divide --batch-gpu");
-    need(z_dim >= 1, "z-dim", z_dim, "must be >= 1");
-    need(w_dim >= 1, "w-dim", w_dim, "must be >= 1");
-    need(map_layers >= 1, "map-layers", map_layers, "must be >= 1");
-    need(channel_base >= 1, "channel-base", channel_base, "must be >= 1");
-    need(channel_max >= 1, "channel-max", channel_max, "must be >= 1");
-    need(g_lr > 0, "g-lr", g_lr, "must be > 0");
-    need(d_lr > 0, "d-lr", d_lr, "must be > 0");
-    need(adam_beta1 >= 0 && adam_beta1 < 1, "adam-beta1", adam_beta1, "must be in [0, 1)");
-    need(adam_beta2 >= 0 && adam_beta2 < 1, "adam-beta2", adam_beta2, "must be in [0, 1)");
+    need(z_dim >= 1, "z_dim", z_dim, "must be >= 1");
+    need(w_dim >= 1, "w_dim", w_dim, "must be >= 1");
+    need(map_layers >= 1, "map_layers", map_layers, "must be >= 1");
+    need(channel_base >= 1, "channel_base", channel_base, "must be >= 1");
+    need(channel_max >= 1, "channel_max", channel_max, "must be >= 1");
+    need(g_lr > 0, "g_lr", g_lr, "must be > 0");
+    need(d_lr > 0, "d_lr", d_lr, "must be > 0");
+    need(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", adam_beta1, "must be in [0, 1)");
+    need(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", adam_beta2, "must be in [0, 1)");
     need(gamma >= 0, "gamma", gamma, "must be >= 0");
-    need(g_reg_interval >= 0, "g-reg-interval", g_reg_interval, "must be >= 0");
-    need(d_reg_interval >= 0, "d-reg-interval", d_reg_interval, "must be >= 0");
-    need(pl_weight >= 0, "pl-weight", pl_weight, "must be >= 0");
-    need(pl_decay >= 0 && pl_decay <= 1, "pl-decay", pl_decay, "must be in [0, 1]");
-    need(pl_batch_shrink >= 1, "pl-batch-shrink", pl_batch_shrink, "must be >= 1");
-    need(style_mixing >= 0 && style_mixing <= 1, "style-mixing", style_mixing, "must be in [0, 1]");
-    need(ema_kimg >= 0, "ema-kimg", ema_kimg, "must be >= 0");
-    need(ema_rampup >= 0, "ema-rampup", ema_rampup, "must be >= 0");
+    need(g_reg_interval >= 0, "g_reg_interval", g_reg_interval, "must be >= 0");
+    need(d_reg_interval >= 0, "d_reg_interval", d_reg_interval, "must be >= 0");
+    need(pl_weight >= 0, "pl_weight", pl_weight, "must be >= 0");
+    need(pl_decay >= 0 && pl_decay <= 1, "pl_decay", pl_decay, "must be in [0, 1]");
+    need(pl_batch_shrink >= 1, "pl_batch_shrink", pl_batch_shrink, "must be >= 1");
+    need(style_mixing >= 0 && style_mixing <= 1, "style_mixing", style_mixing, "must be in [0, 1]");
+    need(ema_kimg >= 0, "ema_kimg", ema_kimg, "must be >= 0");
+    need(ema_rampup >= 0, "ema_rampup", ema_rampup, "must be >= 0");
     need(target > 0 && target < 1, "target", target, "must be in (0, 1)");
-    need(aug_p >= 0 && aug_p <= 1, "aug-p", aug_p, "must be in [0, 1]");
-    need(ada_interval >= 1, "ada-interval", ada_interval, "must be >= 1");
-    need(ada_kimg > 0, "ada-kimg", ada_kimg, "must be > 0");
+    need(aug_p >= 0 && aug_p <= 1, "aug_p", aug_p, "must be in [0, 1]");
+    need(ada_interval >= 1, "ada_interval", ada_interval, "must be >= 1");
+    need(ada_kimg > 0, "ada_kimg", ada_kimg, "must be > 0");
     need(kimg > 0, "kimg", kimg, "must be > 0");
-    need(tick_kimg > 0, "tick-kimg", tick_kimg, "must be > 0");
-    need(snap_kimg >= 0, "snap-kimg", snap_kimg, "must be >= 0");
-    need(snap_minutes >= 0, "snap-minutes", snap_minutes, "must be >= 0");
-    need(image_kimg >= 0, "image-kimg", image_kimg, "must be >= 0");
-    need(metrics_kimg >= 0, "metrics-kimg", metrics_kimg, "must be >= 0");
-    need(keep_checkpoints >= 1, "keep-checkpoints", keep_checkpoints, "must be >= 1");
-    need(img_channels >= 1, "img-channels", img_channels, "must be >= 1");
-    need(conv_clamp >= 0, "conv-clamp", conv_clamp, "must be >= 0 (0 = no clamp)");
-    need(low_precision_res >= 0, "low-precision-res", low_precision_res, "must be >= 0");
+    need(tick_kimg > 0, "tick_kimg", tick_kimg, "must be > 0");
+    need(snap_kimg >= 0, "snap_kimg", snap_kimg, "must be >= 0");
+    need(snap_minutes >= 0, "snap_minutes", snap_minutes, "must be >= 0");
+    need(image_kimg >= 0, "image_kimg", image_kimg, "must be >= 0");
+    need(metrics_kimg >= 0, "metrics_kimg", metrics_kimg, "must be >= 0");
+    need(keep_checkpoints >= 1, "keep_checkpoints", keep_checkpoints, "must be >= 1");
+    need(img_channels >= 1, "img_channels", img_channels, "must be >= 1");
+    need(conv_clamp >= 0, "conv_clamp", conv_clamp, "must be >= 0 (0 = no clamp)");
+    need(low_precision_res >= 0, "low_precision_res", low_precision_res, "must be >= 0");
     need(precision == "fp32" || precision == "fp16" || precision == "bf16", "precision", precision,
          "must be fp32, fp16, bf16 or auto");
     generator_config().validate();

@@ -12,11 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/image_grid.h"
 #include "core/png_io.h"
+#include "core/random_stream.h"
 #include "core/safetensors.h"
 #include "core/atomic_file.h"
 #include "facegen/core/version.h"
 #include "model/model_file.h"
+#include "provenance/labelled_png.h"
 #include "train/augment/ada_controller.h"
 #include "train/ema.h"
 #include "train/losses.h"
@@ -27,13 +30,6 @@ namespace {
 
 constexpr const char* kCheckpointFormat = "facegen-train-checkpoint";
 constexpr int kCheckpointVersion = 1;
-
-uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
 
 void set_requires_grad(torch::nn::Module& module, bool value) {
     for (auto& p : module.parameters()) p.set_requires_grad(value);
@@ -172,10 +168,10 @@ void Trainer::build_phases() {
 double Trainer::aug_p() const { return ada_ ? ada_->p() : fixed_p_; }
 
 void Trainer::seed_round(int64_t phase_index, int64_t global_round) const {
-    uint64_t h = splitmix64(options_.seed);
-    h = splitmix64(h ^ uint64_t(batch_idx_));
-    h = splitmix64(h ^ uint64_t(phase_index));
-    h = splitmix64(h ^ uint64_t(global_round));
+    uint64_t h = core::splitmix64(options_.seed);
+    h = core::splitmix64(h ^ uint64_t(batch_idx_));
+    h = core::splitmix64(h ^ uint64_t(phase_index));
+    h = core::splitmix64(h ^ uint64_t(global_round));
     torch::manual_seed(h >> 1);
 }
 
@@ -527,9 +523,9 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
     auto g_have = loaded.config;
     g_have.conv_clamp = options_.generator_config().conv_clamp;
     if (g_have != options_.generator_config())
-        throw make_error("--init-from '", path.string(), "': its generator ", model::to_json(loaded.config),
+        throw make_error("initial model '", path.string(), "': its generator ", model::to_json(loaded.config),
                          " is not this run's ", model::to_json(options_.generator_config()),
-                         " (give the model's --channel-base, --channel-max, --map-layers, --z-dim, --w-dim)");
+                         " (give the model's channel_base, channel_max, map_layers, z_dim, w_dim)");
     const bool has_d = loaded.discriminator_config.has_value();
     if (has_d) {
         TORCH_CHECK(loaded.discriminator, "init_from_model: load the model file with with_discriminator");
@@ -538,7 +534,7 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
         d_have.conv_clamp = d_want.conv_clamp;
         d_have.mbstd_group_size = d_want.mbstd_group_size;
         if (d_have != d_want)
-            throw make_error("--init-from '", path.string(), "': its discriminator ",
+            throw make_error("initial model '", path.string(), "': its discriminator ",
                              model::to_json(*loaded.discriminator_config), " is not this run's ", model::to_json(d_want));
     }
     const nlohmann::json provenance = loaded.metadata.provenance_json.empty()
@@ -551,8 +547,8 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
     const double start_kimg = continues ? file_kimg : init.kimg;
     const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : (has_d ? 0.0 : kAutoDWarmupKimg);
     if (start_kimg * 1000 >= options_.kimg * 1000)
-        throw make_error("--init-from '", path.string(), "' starts at ", start_kimg, " kimg, at or past --kimg ",
-                         options_.kimg, " (give a larger --kimg, or --init-kimg 0 to count from zero)");
+        throw make_error("initial model '", path.string(), "' starts at ", start_kimg, " kimg, at or past the run's kimg ",
+                         options_.kimg, " (give a larger kimg, or init_kimg 0 to count from zero)");
 
     copy_module_state(*g_, *loaded.generator);
     copy_module_state(*g_ema_, *loaded.generator);
@@ -594,12 +590,12 @@ std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path&
 
 std::filesystem::path resolve_resume(const std::string& spec, const std::filesystem::path& out_dir) {
     if (spec != "latest") {
-        if (!std::filesystem::is_regular_file(spec)) throw make_error("--resume '", spec, "': no such checkpoint file");
+        if (!std::filesystem::is_regular_file(spec)) throw make_error("resume checkpoint '", spec, "': no such file");
         return spec;
     }
     const auto all = list_checkpoints(out_dir);
     if (all.empty())
-        throw make_error("--resume latest: no checkpoint in '", (out_dir / "checkpoints").string(), "'");
+        throw make_error("resume 'latest': no checkpoint in '", (out_dir / "checkpoints").string(), "'");
     return all.back();
 }
 
@@ -650,20 +646,16 @@ void Trainer::write_sample_grid(const std::filesystem::path& path) {
     std::vector<torch::Tensor> images;
     for (int64_t start = 0; start < n; start += options_.batch_gpu) {
         const auto part = z.narrow(0, start, std::min(options_.batch_gpu, n - start));
-        images.push_back(g_ema_->forward(part, {}, 1.0, std::nullopt, synthesis).to(torch::kCPU));
+        images.push_back(core::images_to_uint8(g_ema_->forward(part, {}, 1.0, std::nullopt, synthesis)));
     }
-    const int64_t c = options_.img_channels;
-    auto grid = torch::cat(images)
-                    .add(1)
-                    .mul(127.5)
-                    .round()
-                    .clamp(0, 255)
-                    .to(torch::kUInt8)
-                    .view({rows, cols, c, res, res})
-                    .permute({0, 3, 1, 4, 2})
-                    .reshape({rows * res, cols * res, c})
-                    .contiguous();
-    core::write_png(path, grid.data_ptr<uint8_t>(), cols * res, rows * res, c);
+    // Previews are generated faces too, and carry the same labels as generate's images.
+    provenance::ImageProvenance info;
+    info.license = data_ ? data_->license() : std::string();
+    info.latent_space = "z";
+    info.noise_mode = model::to_string(synthesis.noise_mode);
+    info.software_version = kVersion;
+    info.n_images = n;
+    provenance::write_labelled_png(path, core::make_image_grid(torch::cat(images), cols), info);
 }
 
 void Trainer::log_message(const TrainerHooks& hooks, const std::string& text) const {

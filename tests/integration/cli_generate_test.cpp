@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
-#include "core/numpy_rng.h"
+#include "generate/numpy_rng.h"
 #include "core/png_io.h"
 #include "model/model_file.h"
 #include "test_support.h"
@@ -69,18 +69,7 @@ class CliGenerateTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         model_dir_ = std::make_unique<test::TempDir>();
-        torch::manual_seed(3);
-        model::Generator generator(test::tiny_generator_config());
-        {
-            // Fresh generators have w_avg = 0 and noise strengths 0 (official init); non-zero
-            // ones make truncation and the noise mode visible in the pixels.
-            torch::NoGradGuard no_grad;
-            generator->mapping()->w_avg.normal_();
-            for (auto& item : generator->named_parameters()) {
-                const std::string& name = item.key();
-                if (name.size() > 14 && name.compare(name.size() - 14, 14, "noise_strength") == 0) item.value().fill_(0.5);
-            }
-        }
+        model::Generator generator = test::tiny_generator_for_images(/*seed=*/3);
         model::ModelMetadata metadata;
         metadata.license = "test licence: research only";
         metadata.provenance_json = R"({"dataset": "none", "note": "random weights"})";
@@ -187,7 +176,7 @@ TEST_F(CliGenerateTest, GridOnlyIntoAFolderNotYetMade) {
 TEST_F(CliGenerateTest, LatentsNpyOfSeedZMatchesSeeds) {
     torch::Tensor z = torch::empty({2, 32}, torch::kFloat64);
     for (uint32_t seed : {0u, 1u}) {
-        const std::vector<double> values = core::latent_from_seed(seed, 32);
+        const std::vector<double> values = generate::latent_from_seed(seed, 32);
         for (int64_t i = 0; i < 32; ++i) z[seed][i] = values[static_cast<size_t>(i)];
     }
     write_npy(dir_ / "z.npy", z.to(torch::kFloat32));
@@ -207,13 +196,36 @@ TEST_F(CliGenerateTest, LatentsNpyOfWsRenders) {
     const core::PngImage grid = core::read_png(dir_ / "g.png");
     EXPECT_EQ(grid.width, 32);
     EXPECT_EQ(find_text(grid, "facegen:latent_space")->text, "ws");
-    // The default psi is not 1, but only an explicit --truncation-psi earns the note that
-    // w latents are not truncated.
-    EXPECT_EQ(result.err.find("applies to z latents only"), std::string::npos) << result.err;
+    EXPECT_EQ(find_text(grid, "facegen:truncation_psi")->text, "1") << "w and ws are not truncated by default";
+    // An explicit psi truncates w and ws latents too (towards the model's w_avg).
     const auto explicit_psi =
         generate("--latents " + quote(dir_ / "ws.npy") + " --truncation-psi 0.5 --grid " + quote(dir_ / "g2.png"));
     ASSERT_EQ(explicit_psi.exit_code, 0) << explicit_psi.err;
-    EXPECT_NE(explicit_psi.err.find("applies to z latents only"), std::string::npos) << explicit_psi.err;
+    const core::PngImage truncated = core::read_png(dir_ / "g2.png");
+    EXPECT_EQ(find_text(truncated, "facegen:truncation_psi")->text, "0.5");
+    EXPECT_NE(truncated.pixels, grid.pixels);
+}
+
+TEST_F(CliGenerateTest, ModelsRecommendedPsiIsTheDefault) {
+    fs::copy_file(model_path(), dir_ / "m.safetensors");
+    const auto set = facegen("info " + quote(dir_ / "m.safetensors") + " --set-truncation-psi 0.6");
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+    const nlohmann::json info = nlohmann::json::parse(set.out);
+    EXPECT_EQ(info["truncation_psi"], 0.6);
+    EXPECT_EQ(info["model_id"], model_id_) << "the weights did not change";
+
+    const std::string model = " --model " + quote(dir_ / "m.safetensors");
+    ASSERT_EQ(facegen("generate" + model + " --seeds 3 --out " + quote(dir_ / "default")).exit_code, 0);
+    ASSERT_EQ(facegen("generate" + model + " --seeds 3 --truncation-psi 0.6 --out " + quote(dir_ / "explicit")).exit_code, 0);
+    ASSERT_EQ(generate("--seeds 3 --out " + quote(dir_ / "none")).exit_code, 0);
+    const core::PngImage by_default = core::read_png(dir_ / "default" / "seed0003.png");
+    EXPECT_EQ(find_text(by_default, "facegen:truncation_psi")->text, "0.59999999999999998");
+    EXPECT_EQ(by_default.pixels, core::read_png(dir_ / "explicit" / "seed0003.png").pixels);
+    EXPECT_NE(by_default.pixels, core::read_png(dir_ / "none" / "seed0003.png").pixels);
+
+    const auto bad = facegen("info " + quote(dir_ / "m.safetensors") + " --set-truncation-psi 9");
+    EXPECT_NE(bad.exit_code, 0);
+    EXPECT_NE(bad.err.find("truncation psi 9"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliGenerateTest, InfoPrintsValidJson) {

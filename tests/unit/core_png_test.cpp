@@ -1,10 +1,10 @@
-// PNG writing round trip through libpng, with the generated-image text chunks and XMP.
+// PNG writing round trip through libpng: pixels, text chunks, atomic writes.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/image_metadata.h"
 #include "core/png_io.h"
 #include "test_support.h"
 
@@ -15,24 +15,6 @@ class PngTest : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!png_supported()) GTEST_SKIP() << "built without libpng";
-    }
-    static const PngText* find_text(const PngImage& image, const std::string& keyword) {
-        for (const auto& t : image.texts) {
-            if (t.keyword == keyword) return &t;
-        }
-        return nullptr;
-    }
-    static GeneratedImageInfo sample_info() {
-        GeneratedImageInfo info;
-        info.model_id = "0123456789abcdef";
-        info.license = "non-commercial research only <UTKFace & CelebA> — ü";
-        info.seed = 42;
-        info.latent_space = "z";
-        info.truncation_psi = 0.7;
-        info.truncation_cutoff = 8;
-        info.noise_mode = "const";
-        info.software_version = "v0.1-test";
-        return info;
     }
     test::TempDir dir_;
 };
@@ -60,51 +42,27 @@ TEST_F(PngTest, GrayAndRgbaRoundTrip) {
     }
 }
 
-TEST_F(PngTest, GeneratedImageTextChunksRoundTrip) {
-    const GeneratedImageInfo info = sample_info();
-    std::vector<uint8_t> pixels(2 * 2 * 3, 128);
-    write_png(dir_ / "m.png", pixels.data(), 2, 2, 3, png_text_for_generated_image(info));
-    const PngImage image = read_png(dir_ / "m.png");
-    ASSERT_NE(find_text(image, "facegen:seed"), nullptr);
-    EXPECT_EQ(find_text(image, "facegen:seed")->text, "42");
-    EXPECT_EQ(find_text(image, "facegen:model_id")->text, "0123456789abcdef");
-    EXPECT_EQ(find_text(image, "facegen:truncation_psi")->text, "0.69999999999999996");
-    EXPECT_EQ(find_text(image, "facegen:truncation_cutoff")->text, "8");
-    EXPECT_EQ(find_text(image, "facegen:noise_mode")->text, "const");
-    EXPECT_EQ(find_text(image, "facegen:version")->text, "v0.1-test");
-    EXPECT_EQ(find_text(image, "Software")->text, "facegen v0.1-test");
-    // Non-ASCII licence text survives as UTF-8 iTXt.
-    ASSERT_NE(find_text(image, "facegen:license"), nullptr);
-    EXPECT_EQ(find_text(image, "facegen:license")->text, info.license);
-    EXPECT_TRUE(find_text(image, "facegen:license")->force_itxt);
-    EXPECT_FALSE(find_text(image, "facegen:seed")->force_itxt);
-}
-
-TEST_F(PngTest, XmpPacketLabelsImageAiGenerated) {
-    std::vector<uint8_t> pixels(2 * 2 * 3, 0);
-    write_png(dir_ / "x.png", pixels.data(), 2, 2, 3, png_text_for_generated_image(sample_info()));
-    const PngImage image = read_png(dir_ / "x.png");
-    const PngText* xmp = find_text(image, "XML:com.adobe.xmp");
-    ASSERT_NE(xmp, nullptr);
-    EXPECT_TRUE(xmp->force_itxt);  // XMP in PNG must be iTXt
-    EXPECT_NE(xmp->text.find("Iptc4xmpExt:DigitalSourceType=\"http://cv.iptc.org/newscodes/digitalsourcetype/"
-                             "trainedAlgorithmicMedia\""),
-              std::string::npos);
-    EXPECT_NE(xmp->text.find("xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\""), std::string::npos);
-    EXPECT_EQ(xmp->text.rfind("<?xpacket begin=", 0), 0u);
-    EXPECT_NE(xmp->text.find("<?xpacket end=\"r\"?>"), std::string::npos);
-    // The licence is XML-escaped inside dc:rights.
-    EXPECT_NE(xmp->text.find("&lt;UTKFace &amp; CelebA&gt;"), std::string::npos);
-    EXPECT_EQ(xmp->text.find("<UTKFace"), std::string::npos);
-}
-
-TEST_F(PngTest, SameInputGivesSameBytes) {
+TEST_F(PngTest, FileHoldsTheEncodedBytes) {
     std::vector<uint8_t> pixels(8 * 8 * 3, 77);
-    write_png(dir_ / "1.png", pixels.data(), 8, 8, 3, png_text_for_generated_image(sample_info()));
-    write_png(dir_ / "2.png", pixels.data(), 8, 8, 3, png_text_for_generated_image(sample_info()));
-    std::ifstream a(dir_ / "1.png", std::ios::binary), b(dir_ / "2.png", std::ios::binary);
-    std::string bytes_a((std::istreambuf_iterator<char>(a)), {}), bytes_b((std::istreambuf_iterator<char>(b)), {});
-    EXPECT_EQ(bytes_a, bytes_b);
+    const std::vector<PngText> texts = {{"Description", "a test"}, {"XML:com.adobe.xmp", "<x/>", /*force_itxt=*/true}};
+    write_png(dir_ / "1.png", pixels.data(), 8, 8, 3, texts);
+    EXPECT_EQ(read_file(dir_ / "1.png"), encode_png(pixels.data(), 8, 8, 3, texts));
+    const PngImage image = read_png(dir_ / "1.png");
+    ASSERT_EQ(image.texts.size(), 2u);
+    EXPECT_EQ(image.texts[0].text, "a test");
+    EXPECT_TRUE(image.texts[1].force_itxt);
+}
+
+TEST_F(PngTest, BadSizeIsAnErrorNamingTheFile) {
+    std::vector<uint8_t> pixels(3, 0);
+    try {
+        write_png(dir_ / "bad.png", pixels.data(), 1, 1, 5);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("bad.png"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("1x1x5"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.png"));
 }
 
 TEST_F(PngTest, WriteIntoMissingFolderFailsWithoutLeftovers) {

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "metrics/metrics.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 #include "test_support.h"
 
 namespace fm = facegen::metrics;
@@ -37,7 +37,7 @@ protected:
     // n samples of N(mean, diag(variances)), float64.
     static torch::Tensor gaussian_samples(int64_t n, const torch::Tensor& mean, const torch::Tensor& variances,
                                           uint64_t seed) {
-        return fm::gaussian_tensor({n, mean.size(0)}, seed) * variances.sqrt().unsqueeze(0) + mean.unsqueeze(0);
+        return facegen::core::gaussian_tensor({n, mean.size(0)}, seed) * variances.sqrt().unsqueeze(0) + mean.unsqueeze(0);
     }
 };
 
@@ -122,8 +122,8 @@ TEST_F(FIDKIDTest, KIDOfShiftedGaussiansMatchesClosedForm) {
     // K(x,y) = 1.375 and MMD^2 = 1.1875 + 2.75 - 2 * 1.375 = 1.1875.
     // 40 subsets of 500 from 40000 samples: the estimate's error is dominated by the
     // sample moments (measured 1.218 at this seed); tolerance 0.08 (7%).
-    const auto x = fm::gaussian_tensor({40000, 1}, 11) * 0.5;
-    const auto y = fm::gaussian_tensor({40000, 1}, 12) * 0.5 + 0.5;
+    const auto x = facegen::core::gaussian_tensor({40000, 1}, 11) * 0.5;
+    const auto y = facegen::core::gaussian_tensor({40000, 1}, 12) * 0.5 + 0.5;
     fm::KIDOptions options;  // fewer, smaller subsets than the official 100 x 1000: seconds, not minutes
     options.num_subsets = 40;
     options.max_subset_size = 500;
@@ -134,8 +134,8 @@ TEST_F(FIDKIDTest, KIDOfShiftedGaussiansMatchesClosedForm) {
 
 TEST_F(FIDKIDTest, KIDOfOneDistributionIsNearZero) {
     // Unbiased estimator: mean 0 for equal distributions; can be slightly negative.
-    const auto x = fm::gaussian_tensor({5000, 16}, 21);
-    const auto y = fm::gaussian_tensor({5000, 16}, 22);
+    const auto x = facegen::core::gaussian_tensor({5000, 16}, 21);
+    const auto y = facegen::core::gaussian_tensor({5000, 16}, 22);
     fm::KIDOptions options;
     options.num_subsets = 20;
     options.max_subset_size = 500;
@@ -210,7 +210,7 @@ TEST_F(FIDKIDTest, TinyDetectorGivesFeatures) {
 TEST_F(FIDKIDTest, FIDAndKIDFromImagesEndToEnd) {
     // Three sets of 200 noisy 16x16 images: a and b from one distribution, c brighter.
     auto make = [](uint64_t seed, double brightness) {
-        const auto x = fm::gaussian_tensor({200, 3, 16, 16}, seed) * 30 + 100 + brightness;
+        const auto x = facegen::core::gaussian_tensor({200, 3, 16, 16}, seed) * 30 + 100 + brightness;
         return fm::tensor_images(x.clamp(0, 255).to(torch::kUInt8));
     };
     const auto a = make(1, 0), b = make(2, 0), c = make(3, 40);
@@ -245,7 +245,8 @@ TEST_F(FIDKIDTest, FIDWithoutInceptionFileIsAClearError) {
     fm::MetricOptions options;
     options.metric = fm::MetricKind::FID;
     const auto message = error_of([&] { fm::compute_metric(set, set, options); });
-    EXPECT_NE(message.find("--inception"), std::string::npos) << message;
+    EXPECT_NE(message.find("needs the Inception network"), std::string::npos) << message;
+    EXPECT_NE(message.find("inception-2015-12-05.pt"), std::string::npos) << message;
 }
 
 TEST_F(FIDKIDTest, RealInceptionFileLoadsWhenSupplied) {

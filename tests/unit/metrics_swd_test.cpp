@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "metrics/metrics.h"
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 #include "metrics/swd.h"
 
 namespace fm = facegen::metrics;
@@ -19,8 +19,8 @@ protected:
     // Smooth random RGB "images" in [0, 255]: low-res noise upsampled, plus fine noise.
     static torch::Tensor random_images(int64_t n, int64_t res, uint64_t seed, double brightness = 0,
                                        double fine_noise = 10) {
-        auto coarse = fm::gaussian_tensor({n, 3, res / 4, res / 4}, seed).to(torch::kFloat32);
-        auto fine = fm::gaussian_tensor({n, 3, res, res}, seed + 1).to(torch::kFloat32);
+        auto coarse = facegen::core::gaussian_tensor({n, 3, res / 4, res / 4}, seed).to(torch::kFloat32);
+        auto fine = facegen::core::gaussian_tensor({n, 3, res, res}, seed + 1).to(torch::kFloat32);
         auto x = torch::nn::functional::interpolate(
             coarse, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{4, 4}).mode(
                         torch::kBilinear).align_corners(false));
@@ -137,7 +137,7 @@ TEST_F(SWDTest, IdenticalSetsGiveZeroAndShiftsOrBlurGrowIt) {
     // (patch correlations change) or making half of it brighter (a bimodal low-pass level)
     // must measure well above that floor.
     constexpr int64_t n = 48;
-    auto noise = [](uint64_t seed) { return fm::gaussian_tensor({n, 3, 32, 32}, seed).to(torch::kFloat32) * 30 + 128; };
+    auto noise = [](uint64_t seed) { return facegen::core::gaussian_tensor({n, 3, 32, 32}, seed).to(torch::kFloat32) * 30 + 128; };
     const auto to_u8 = [](const torch::Tensor& x) { return x.round().clamp(0, 255).to(torch::kUInt8); };
     const auto reals = fm::tensor_images(to_u8(noise(100)), "reals");
     const auto same_distribution = fm::tensor_images(to_u8(noise(200)), "other reals");

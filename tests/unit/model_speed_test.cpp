@@ -1,6 +1,6 @@
 // Timing harness of the generator (label `slow`, excluded from CI): prints figures, asserts
 // only that the outputs are sane. Compare with the official code in the same time window:
-//   /usr/bin/python3 /work/shared/tools/peer_stylegan2_ada.py --official /work/official/sg2ada --steps 0
+//   /usr/bin/python3 ../shared/tools/peer_stylegan2_ada.py --official OFFICIAL_CHECKOUT --steps 0
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <torch/torch.h>

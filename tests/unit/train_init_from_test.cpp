@@ -112,7 +112,7 @@ TEST_F(TrainInitFrom, OtherArchitectureOrAnExhaustedLengthIsAClearError) {
     Trainer too_short(short_run, test::tiny_data(short_run), torch::kCPU);
     facegen::test::expect_error_mentioning(
         [&] { too_short.init_from_model(model::load_model_file(path, torch::kCPU, true), path); },
-        {"at or past --kimg", "--init-kimg 0"});
+        {"at or past the run's kimg", "init_kimg 0"});
 }
 
 }  // namespace

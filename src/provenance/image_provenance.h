@@ -7,7 +7,7 @@
 
 #include "core/png_io.h"
 
-namespace facegen::core {
+namespace facegen::provenance {
 
 /// IPTC NewsCodes "Digital Source Type" for media created by a trained model from no
 /// real capture (https://cv.iptc.org/newscodes/digitalsourcetype/).
@@ -15,11 +15,11 @@ inline constexpr const char* kDigitalSourceTypeTrainedAlgorithmic =
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
 
 /// What a generated image records about how it was made.
-struct GeneratedImageInfo {
+struct ImageProvenance {
     std::string model_id;
     std::string license;
-    std::optional<uint32_t> seed;           // absent for images from --latents
-    std::optional<int64_t> latent_index;    // row of --latents, when used
+    std::optional<uint32_t> seed;           // absent for images from latents
+    std::optional<int64_t> latent_index;    // row of the latents array, when used
     std::string latent_space;               // "z", "w" or "ws"
     double truncation_psi = 1.0;
     std::optional<int64_t> truncation_cutoff;  // absent = all layers
@@ -32,11 +32,11 @@ struct GeneratedImageInfo {
 /// exiftool: Iptc4xmpExt:DigitalSourceType = trainedAlgorithmicMedia, xmp:CreatorTool,
 /// dc:description and dc:rights (the model's licence). Deterministic: no timestamps, so
 /// the same seed gives the same file bytes.
-std::string make_xmp_packet(const GeneratedImageInfo& info);
+std::string make_xmp_packet(const ImageProvenance& info);
 
 /// PNG text chunks for a generated image: "Software", "Description", "Copyright"
 /// (licence), "facegen:*" keys (model id, seed, psi, cutoff, noise mode, version) and the
 /// XMP packet under "XML:com.adobe.xmp" (iTXt, uncompressed, as the XMP spec requires).
-std::vector<PngText> png_text_for_generated_image(const GeneratedImageInfo& info);
+std::vector<core::PngText> png_text_for(const ImageProvenance& info);
 
-}  // namespace facegen::core
+}  // namespace facegen::provenance

@@ -1,8 +1,8 @@
-#include "core/image_metadata.h"
+#include "provenance/image_provenance.h"
 
 #include <sstream>
 
-namespace facegen::core {
+namespace facegen::provenance {
 namespace {
 
 std::string xml_escape(const std::string& text) {
@@ -30,7 +30,7 @@ std::string format_double(double value) {
     return out.str();
 }
 
-std::string description_of(const GeneratedImageInfo& info) {
+std::string description_of(const ImageProvenance& info) {
     std::string text = info.n_images ? "Grid of AI-generated images of people who do not exist"
                                      : "AI-generated image of a person who does not exist";
     text += ", made by facegen (StyleGAN2) model " + (info.model_id.empty() ? std::string("unknown") : info.model_id);
@@ -45,7 +45,7 @@ std::string lang_alt(const std::string& tag, const std::string& text) {
 
 }  // namespace
 
-std::string make_xmp_packet(const GeneratedImageInfo& info) {
+std::string make_xmp_packet(const ImageProvenance& info) {
     std::ostringstream xmp;
     xmp << "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
         << "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
@@ -65,8 +65,8 @@ std::string make_xmp_packet(const GeneratedImageInfo& info) {
     return xmp.str();
 }
 
-std::vector<PngText> png_text_for_generated_image(const GeneratedImageInfo& info) {
-    std::vector<PngText> texts;
+std::vector<core::PngText> png_text_for(const ImageProvenance& info) {
+    std::vector<core::PngText> texts;
     texts.push_back({"Software", "facegen " + info.software_version});
     texts.push_back({"Description", description_of(info)});
     if (!info.license.empty()) texts.push_back({"Copyright", info.license});
@@ -85,4 +85,4 @@ std::vector<PngText> png_text_for_generated_image(const GeneratedImageInfo& info
     return texts;
 }
 
-}  // namespace facegen::core
+}  // namespace facegen::provenance

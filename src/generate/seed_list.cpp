@@ -1,4 +1,4 @@
-#include "core/seed_list.h"
+#include "generate/seed_list.h"
 
 #include <cctype>
 #include <limits>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 std::string trim(const std::string& text) {
@@ -83,4 +83,4 @@ std::vector<uint32_t> first_seeds(int64_t count) {
     return seeds;
 }
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace facegen::core {
+namespace facegen::generate {
 
 /// Largest number of seeds one list may expand to (guards against `0-4294967295`).
 inline constexpr int64_t kMaxSeedCount = 1'000'000;
@@ -18,4 +18,4 @@ std::vector<uint32_t> parse_seed_list(const std::string& text);
 /// Seeds 0..count-1, for `--count`; count must be 1..kMaxSeedCount.
 std::vector<uint32_t> first_seeds(int64_t count);
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

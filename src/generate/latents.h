@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <string>
 
-namespace facegen::core {
+namespace facegen::generate {
 
 /// Which latent space a user-supplied array lives in.
 enum class LatentSpace { Z, W, WS };
 std::string to_string(LatentSpace space);
 
 /// Latent vectors read from a file, as float32 on the CPU.
-struct LatentFile {
+struct Latents {
     LatentSpace space = LatentSpace::Z;
     /// Z: [N, z_dim]; W: [N, w_dim]; WS: [N, num_ws, w_dim].
     torch::Tensor values;
@@ -36,10 +36,10 @@ struct LatentDims {
 ///    when z_dim == w_dim a rank-2 array is z (store w vectors under key "w" in an .npz).
 /// Throws facegen::Error naming the file and the shape it found versus those expected,
 /// and for non-finite values or N == 0.
-LatentFile read_latent_file(const std::filesystem::path& path, const LatentDims& dims);
+Latents read_latent_file(const std::filesystem::path& path, const LatentDims& dims);
 
 /// Classifies an array already read (see read_latent_file); `key` may be "".
-LatentFile classify_latents(const torch::Tensor& array, const std::string& key, const LatentDims& dims,
+Latents classify_latents(const torch::Tensor& array, const std::string& key, const LatentDims& dims,
                             const std::string& name);
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "core/seed_list.h"
+#include "generate/seed_list.h"
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 class SeedListTest : public ::testing::Test {
@@ -67,4 +67,4 @@ TEST_F(SeedListTest, FirstSeedsCountsFromZero) {
 }
 
 }  // namespace
-}  // namespace facegen::core
+}  // namespace facegen::generate

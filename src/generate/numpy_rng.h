@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace facegen::core {
+namespace facegen::generate {
 
 /// Bit-exact re-implementation of numpy's legacy `np.random.RandomState(seed)` for integer
 /// seeds (MT19937 `init_genrand`, 53-bit doubles, polar Box-Muller with a cached second
@@ -42,4 +42,4 @@ private:
 /// (`RandomState(seed).randn(1, z_dim)`); callers cast to float32 like the official code.
 std::vector<double> latent_from_seed(uint32_t seed, int64_t z_dim);
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/numpy_rng.h"
+#include "generate/numpy_rng.h"
 #include "test_support.h"
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 struct FixtureRecord {
@@ -129,4 +129,4 @@ TEST_F(NumpyRngTest, KnownFirstMt19937Output) {
 }
 
 }  // namespace
-}  // namespace facegen::core
+}  // namespace facegen::generate

@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "core/latents.h"
+#include "generate/latents.h"
 #include "core/npy.h"
 #include "test_support.h"
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 class LatentsTest : public ::testing::Test {
@@ -35,7 +35,7 @@ TEST_F(LatentsTest, EqualDimsMeanZUnlessKeyedW) {
 }
 
 TEST_F(LatentsTest, ValuesBecomeFloat32) {
-    const LatentFile f = classify_latents(torch::ones({2, 8}, torch::kFloat64), "", dims_, "a");
+    const Latents f = classify_latents(torch::ones({2, 8}, torch::kFloat64), "", dims_, "a");
     EXPECT_EQ(f.values.scalar_type(), torch::kFloat32);
 }
 
@@ -57,9 +57,9 @@ TEST_F(LatentsTest, EmptyAndNonFiniteRejected) {
 }
 
 TEST_F(LatentsTest, ProjectorStyleNpzIsWs) {
-    if (!npz_supported()) GTEST_SKIP() << "built without libzip";
+    if (!core::npz_supported()) GTEST_SKIP() << "built without libzip";
     const auto path = test::source_dir() / "tests" / "unit" / "fixtures" / "latents_w_2x3x4.npz";
-    const LatentFile f = read_latent_file(path, LatentDims{4, 4, 3});
+    const Latents f = read_latent_file(path, LatentDims{4, 4, 3});
     EXPECT_EQ(f.space, LatentSpace::WS);
     EXPECT_EQ(f.key, "w");
     EXPECT_EQ(f.values.sizes(), torch::IntArrayRef({2, 3, 4}));
@@ -75,4 +75,4 @@ TEST_F(LatentsTest, MissingFileNamed) {
 }
 
 }  // namespace
-}  // namespace facegen::core
+}  // namespace facegen::generate

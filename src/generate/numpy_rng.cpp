@@ -1,4 +1,4 @@
-#include "core/numpy_rng.h"
+#include "generate/numpy_rng.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 // multiply-add in x1 * x1 + x2 * x2 would round differently from numpy and change which
 // candidate pairs the polar method rejects.
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 constexpr int kShift = 397;  // MT19937 middle word offset
 constexpr uint32_t kMatrixA = 0x9908b0dfU;
@@ -84,4 +84,4 @@ std::vector<double> latent_from_seed(uint32_t seed, int64_t z_dim) {
     return state.randn(z_dim);
 }
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

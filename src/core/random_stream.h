@@ -5,11 +5,15 @@
 #include <cstdint>
 #include <vector>
 
-namespace facegen::metrics {
+namespace facegen::core {
 
-/// Counter-based random numbers (SplitMix64, Steele et al. 2014) used for every random
-/// choice a metric makes: the same seed gives the same figure on any device, batch size,
-/// thread count and LibTorch version, which torch's own generators do not promise.
+/// SplitMix64's output function (Steele et al. 2014) applied to `x` plus the golden-ratio
+/// increment: a strong 64-bit mix, used to derive independent seeds from counters.
+uint64_t splitmix64(uint64_t x);
+
+/// Counter-based random numbers (SplitMix64) used for every random choice a metric makes:
+/// the same seed gives the same figure on any device, batch size, thread count and
+/// LibTorch version, which torch's own generators do not promise.
 class RandomStream {
 public:
     explicit RandomStream(uint64_t seed) : state_(seed) {}
@@ -35,4 +39,4 @@ torch::Tensor gaussian_tensor(at::IntArrayRef sizes, uint64_t seed);
 /// CPU int64 tensor. Requires count <= n.
 torch::Tensor sample_without_replacement(int64_t n, int64_t count, RandomStream& stream);
 
-}  // namespace facegen::metrics
+}  // namespace facegen::core

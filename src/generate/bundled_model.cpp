@@ -1,4 +1,4 @@
-#include "core/bundled_model.h"
+#include "generate/bundled_model.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #define FACEGEN_INSTALL_PREFIX "/usr/local"
 #endif
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 std::optional<std::filesystem::path> executable_dir() {
@@ -46,8 +46,10 @@ std::filesystem::path find_bundled_model() {
         if (std::filesystem::is_regular_file(candidate)) return candidate;
         looked += (looked.empty() ? "" : ", ") + candidate.string();
     }
-    throw make_error("no model given and no bundled model found (facegen does not ship one yet; looked in ", looked,
-                     "): pass one with --model FILE.safetensors or set FACEGEN_MODEL");
+    // The model ships in models/ of the source tree and is installed with the binary, so
+    // reaching this means a partial checkout or install.
+    throw make_error("no model given and the bundled model '", kBundledModelFileName, "' is missing (looked in ",
+                     looked, "): give a model file, or set FACEGEN_MODEL to one");
 }
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

@@ -1,4 +1,4 @@
-#include "core/latents.h"
+#include "generate/latents.h"
 
 #include <fstream>
 #include <sstream>
@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/npy.h"
 
-namespace facegen::core {
+namespace facegen::generate {
 namespace {
 
 std::string expected_shapes(const LatentDims& dims) {
@@ -40,10 +40,10 @@ std::string to_string(LatentSpace space) {
     return "?";
 }
 
-LatentFile classify_latents(const torch::Tensor& array, const std::string& key, const LatentDims& dims,
+Latents classify_latents(const torch::Tensor& array, const std::string& key, const LatentDims& dims,
                             const std::string& name) {
     const std::string where = key.empty() ? "'" + name + "'" : "'" + name + "' key '" + key + "'";
-    LatentFile file;
+    Latents file;
     file.key = key;
     const bool z_name = key == "z";
     const bool w_name = key == "w" || key == "ws";
@@ -64,12 +64,12 @@ LatentFile classify_latents(const torch::Tensor& array, const std::string& key, 
     return file;
 }
 
-LatentFile read_latent_file(const std::filesystem::path& path, const LatentDims& dims) {
+Latents read_latent_file(const std::filesystem::path& path, const LatentDims& dims) {
     if (!std::filesystem::exists(path)) throw make_error("read latents '", path.string(), "' failed: no such file");
     const std::string name = path.string();
-    if (!is_npz(path)) return classify_latents(read_npy(path), "", dims, name);
+    if (!is_npz(path)) return classify_latents(core::read_npy(path), "", dims, name);
 
-    const std::map<std::string, torch::Tensor> arrays = read_npz(path);
+    const std::map<std::string, torch::Tensor> arrays = core::read_npz(path);
     for (const char* key : {"ws", "w", "z"}) {
         auto it = arrays.find(key);
         if (it != arrays.end()) return classify_latents(it->second, key, dims, name);
@@ -80,4 +80,4 @@ LatentFile read_latent_file(const std::filesystem::path& path, const LatentDims&
     throw make_error("latents '", name, "' have no array named z, w or ws (found: ", keys.empty() ? "none" : keys, ")");
 }
 
-}  // namespace facegen::core
+}  // namespace facegen::generate

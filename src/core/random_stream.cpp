@@ -1,18 +1,26 @@
-#include "metrics/random_stream.h"
+#include "core/random_stream.h"
 
 #include <cmath>
 #include <numeric>
 
-namespace facegen::metrics {
+namespace facegen::core {
 namespace {
 constexpr double kTwoPi = 6.283185307179586476925286766559;
+
+constexpr uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
+}
+
+uint64_t splitmix64(uint64_t x) {
+    x += kGoldenGamma;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
 }
 
 uint64_t RandomStream::next_u64() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    const uint64_t out = splitmix64(state_);
+    state_ += kGoldenGamma;
+    return out;
 }
 
 uint64_t RandomStream::next_below(uint64_t bound) {
@@ -58,4 +66,4 @@ torch::Tensor sample_without_replacement(int64_t n, int64_t count, RandomStream&
     return torch::tensor(std::vector<int64_t>(pool.begin(), pool.begin() + count), torch::kInt64);
 }
 
-}  // namespace facegen::metrics
+}  // namespace facegen::core
