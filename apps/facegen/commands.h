@@ -20,5 +20,8 @@ void add_metrics_command(CLI::App& app);
 #ifdef FACEGEN_HAVE_DATASET
 void add_dataset_command(CLI::App& app);
 #endif
+#ifdef FACEGEN_HAVE_SERVE
+void add_serve_command(CLI::App& app);
+#endif
 
 }  // namespace facegen::app

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <exception>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "serve/batcher.h"
+#include "serve/metrics.h"
+#include "serve/request_parsing.h"
+
+// The HTTP API as plain functions of what a request carries, so that it is independent of
+// the HTTP library (server.cpp adapts cpp-httplib to it) and testable without sockets.
+namespace facegen::serve {
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// A route and the metrics label of every path it answers.
+struct Route {
+    const char* method;
+    const char* path;
+};
+
+/// Every route the server answers, as the OpenAPI document lists them ("/" is the page).
+inline constexpr Route kRoutes[] = {
+    {"GET", "/"},
+    {"GET", "/v1/face.png"},
+    {"POST", "/v1/generate"},
+    {"GET", "/v1/models"},
+    {"GET", "/v1/openapi.json"},
+    {"GET", "/healthz"},
+    {"GET", "/metrics"},
+};
+
+/// The metrics label of `path`: the route's own path, or "other" (unknown paths would
+/// otherwise make unbounded label sets).
+std::string route_label(const std::string& path);
+
+class Api {
+public:
+    Api(Batcher& batcher, Metrics& metrics, RequestLimits limits = {});
+
+    HttpResponse page() const;
+    /// PNG bytes of one face; a random seed when the query has none.
+    HttpResponse face_png(const QueryParams& params);
+    /// JSON with base64 PNGs, their seeds (or latent rows) and provenance.
+    HttpResponse generate(const std::string& body);
+    HttpResponse models() const;
+    HttpResponse openapi() const;
+    HttpResponse healthz() const;
+    HttpResponse metrics() const;
+
+    const RequestLimits& limits() const { return limits_; }
+
+private:
+    std::vector<generate::GeneratedImage> run(generate::Request request);
+    uint32_t random_seed();
+
+    Batcher& batcher_;
+    Metrics& metrics_;
+    RequestLimits limits_;
+    std::mutex random_mutex_;
+    std::mt19937 random_;
+};
+
+/// {"error": message, "status": status} as JSON.
+HttpResponse error_response(int status, const std::string& message);
+
+/// The answer to an exception thrown while answering: RequestError -> its status,
+/// QueueFull -> 503 with Retry-After, anything else -> 500 naming what failed.
+HttpResponse response_for_exception(std::exception_ptr error);
+
+}  // namespace facegen::serve

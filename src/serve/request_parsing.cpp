@@ -1,0 +1,236 @@
+#include "serve/request_parsing.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+namespace facegen::serve {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint64_t kMaxSeed = 4294967295u;
+constexpr int kMaxJsonDepth = 8;  // {"latents": {"values": [[[x]]]}} is 5 deep
+
+[[noreturn]] void reject(const std::string& message) { throw RequestError(400, message); }
+
+/// A value quoted for an error message, cut short: a client may send megabytes.
+std::string quote_text(std::string_view text) {
+    constexpr size_t kMax = 40;
+    std::string out = "'" + std::string(text.substr(0, kMax));
+    if (text.size() > kMax) out += "...";
+    return out + "'";
+}
+
+std::string shown(const json& value) {
+    return quote_text(value.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+std::string format_number(double value) {
+    std::ostringstream s;
+    s << value;
+    return s.str();
+}
+
+double checked_psi(double psi, const std::string& as_written, const RequestLimits& limits) {
+    if (!std::isfinite(psi)) reject("psi " + as_written + " is not a finite number");
+    if (psi < 0 || psi > limits.max_psi) {
+        reject("psi " + as_written + " is outside 0.." + format_number(limits.max_psi));
+    }
+    return psi;
+}
+
+[[noreturn]] void reject_edits() {
+    reject("edits are not available yet: this server generates unedited faces only (remove 'edit')");
+}
+
+json parse_json(const std::string& body) {
+    if (body.empty()) reject("the request body is empty; expected a JSON object");
+    // Limits nesting before any value is built: a deep array would only waste memory.
+    const json::parser_callback_t limit_depth = [](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxJsonDepth) reject("the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        return true;
+    };
+    try {
+        return json::parse(body, limit_depth);
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for numbers beyond a double (1e400).
+        reject(std::string("the request body is not valid JSON: ") + e.what());
+    }
+}
+
+uint32_t seed_from_json(const json& value) {
+    if (value.is_number_unsigned() && value.get<uint64_t>() <= kMaxSeed) return static_cast<uint32_t>(value.get<uint64_t>());
+    if (value.is_number_integer() || value.is_number_unsigned()) {
+        reject("seed " + shown(value) + " is outside 0..4294967295");
+    }
+    reject("seed " + shown(value) + " is not an integer in 0..4294967295");
+}
+
+std::vector<uint32_t> seeds_from_json(const json& value, const RequestLimits& limits) {
+    if (!value.is_array()) reject("'seeds' must be an array of integers, got " + shown(value));
+    if (value.empty()) reject("'seeds' is empty: nothing to generate");
+    if (static_cast<int64_t>(value.size()) > limits.max_images) {
+        reject(std::to_string(value.size()) + " seeds in one request; at most " + std::to_string(limits.max_images));
+    }
+    std::vector<uint32_t> seeds;
+    seeds.reserve(value.size());
+    for (const json& seed : value) seeds.push_back(seed_from_json(seed));
+    return seeds;
+}
+
+generate::LatentSpace latent_space_from_json(const json& value) {
+    if (value == "z") return generate::LatentSpace::Z;
+    if (value == "w") return generate::LatentSpace::W;
+    if (value == "ws") return generate::LatentSpace::WS;
+    reject("latent space " + shown(value) + " is not one of \"z\", \"w\", \"ws\"");
+}
+
+/// The shape of a nested array of numbers: sizes along the first element of each level.
+std::vector<int64_t> shape_of(const json& values) {
+    std::vector<int64_t> shape;
+    const json* level = &values;
+    while (level->is_array()) {
+        shape.push_back(static_cast<int64_t>(level->size()));
+        if (level->empty()) break;
+        level = &level->front();
+    }
+    return shape;
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string text = "[";
+    for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+/// Copies a rectangular nested array of finite float32-range numbers, in row-major order.
+void flatten(const json& value, const std::vector<int64_t>& shape, size_t level, std::vector<float>& out) {
+    if (level == shape.size()) {
+        if (!value.is_number()) reject("latent value " + shown(value) + " is not a number");
+        const double number = value.get<double>();
+        if (!std::isfinite(number) || std::abs(number) > FLT_MAX) {
+            reject("latent value " + shown(value) + " is outside the float32 range");
+        }
+        out.push_back(static_cast<float>(number));
+        return;
+    }
+    if (!value.is_array() || static_cast<int64_t>(value.size()) != shape[level]) {
+        reject("latent values are not a rectangular array of shape " + shape_text(shape) + ": found " + shown(value) +
+               " at depth " + std::to_string(level));
+    }
+    for (const json& item : value) flatten(item, shape, level + 1, out);
+}
+
+generate::Latents latents_from_json(const json& value, const RequestLimits& limits) {
+    if (!value.is_object()) reject("'latents' must be an object {\"space\": ..., \"values\": [...]}");
+    for (const auto& item : value.items()) {
+        if (item.key() != "space" && item.key() != "values") {
+            reject("unknown field 'latents." + item.key() + "' (expected space, values)");
+        }
+    }
+    if (!value.contains("space")) reject("'latents.space' is missing: give \"z\", \"w\" or \"ws\"");
+    if (!value.contains("values")) reject("'latents.values' is missing");
+    generate::Latents latents;
+    latents.space = latent_space_from_json(value["space"]);
+    const json& values = value["values"];
+    const std::vector<int64_t> shape = shape_of(values);
+    const size_t rank = latents.space == generate::LatentSpace::WS ? 3 : 2;
+    if (shape.size() != rank) {
+        reject(to_string(latents.space) + " latents must be a " + std::to_string(rank) + "-level array, got shape " +
+               shape_text(shape));
+    }
+    if (shape[0] == 0) reject("'latents.values' is empty: nothing to generate");
+    if (shape[0] > limits.max_images) {
+        reject(std::to_string(shape[0]) + " latents in one request; at most " + std::to_string(limits.max_images));
+    }
+    std::vector<float> flat;
+    flatten(values, shape, 0, flat);
+    latents.values = torch::from_blob(flat.data(), shape, torch::kFloat32).clone();
+    return latents;
+}
+
+}  // namespace
+
+uint32_t parse_seed(std::string_view text) {
+    const bool digits_only = !text.empty() && text.size() <= 10 &&
+                             text.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!digits_only || std::strtoull(std::string(text).c_str(), nullptr, 10) > kMaxSeed) {
+        reject("seed " + quote_text(text) + " is not an integer in 0..4294967295");
+    }
+    return static_cast<uint32_t>(std::strtoull(std::string(text).c_str(), nullptr, 10));
+}
+
+double parse_psi(std::string_view text, const RequestLimits& limits) {
+    const std::string copy(text);
+    const bool starts_blank = copy.empty() || std::isspace(static_cast<unsigned char>(copy[0]));
+    char* end = nullptr;
+    const double psi = starts_blank ? 0.0 : std::strtod(copy.c_str(), &end);
+    if (starts_blank || end != copy.c_str() + copy.size()) reject("psi " + quote_text(text) + " is not a number");
+    return checked_psi(psi, quote_text(text), limits);
+}
+
+FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limits) {
+    FaceQuery query;
+    for (const auto& [key, value] : params) {
+        if (params.count(key) > 1) reject("query parameter '" + key + "' is given more than once");
+        if (key == "seed") {
+            query.seed = parse_seed(value);
+        } else if (key == "psi") {
+            query.psi = parse_psi(value, limits);
+        } else if (key == "edit") {
+            reject_edits();
+        } else {
+            reject("unknown query parameter " + quote_text(key) + " (expected seed, psi)");
+        }
+    }
+    return query;
+}
+
+generate::Request parse_generate_body(const std::string& body, const RequestLimits& limits) {
+    const json document = parse_json(body);
+    if (!document.is_object()) reject("the request body must be a JSON object, got " + shown(document));
+    generate::Request request;
+    for (const auto& item : document.items()) {
+        const std::string& key = item.key();
+        const json& value = item.value();
+        if (key == "seeds") {
+            request.seeds = seeds_from_json(value, limits);
+        } else if (key == "latents") {
+            request.latents = latents_from_json(value, limits);
+        } else if (key == "psi") {
+            if (!value.is_number()) reject("'psi' must be a number, got " + shown(value));
+            request.truncation_psi = checked_psi(value.get<double>(), value.dump(), limits);
+        } else if (key == "truncation_cutoff") {
+            if (!value.is_number_integer()) reject("'truncation_cutoff' must be an integer, got " + shown(value));
+            if (value.is_number_unsigned() && value.get<uint64_t>() > 1000) {
+                reject("truncation cutoff " + shown(value) + " is beyond any model's layers");
+            }
+            request.truncation_cutoff = value.get<int64_t>();
+        } else if (key == "noise_mode") {
+            if (!value.is_string()) reject("'noise_mode' must be \"const\", \"random\" or \"none\", got " + shown(value));
+            try {
+                request.noise_mode = model::parse_noise_mode(value.get<std::string>());
+            } catch (const Error& e) {
+                reject(e.what());
+            }
+        } else if (key == "format") {
+            if (value != "base64") reject("format " + shown(value) + " is not supported (only \"base64\")");
+        } else if (key == "edit" || key == "edits") {
+            reject_edits();
+        } else {
+            reject("unknown field " + quote_text(key) +
+                   " (expected seeds or latents, psi, truncation_cutoff, noise_mode, format)");
+        }
+    }
+    if (request.seeds.empty() && !request.latents) reject("nothing to generate: give 'seeds' or 'latents'");
+    if (!request.seeds.empty() && request.latents) reject("give 'seeds' or 'latents', not both");
+    return request;
+}
+
+}  // namespace facegen::serve

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "generate/latents.h"
+#include "generate/session.h"
+
+// What HTTP clients send, checked and turned into generate::Request. Everything here
+// distrusts its input: every rejection names the value and the range it should be in.
+namespace facegen::serve {
+
+/// A client's mistake; the HTTP layer answers `status` with a JSON error carrying the
+/// message.
+class RequestError : public Error {
+public:
+    RequestError(int status, const std::string& message) : Error(message), status_(status) {}
+    int status() const { return status_; }
+
+private:
+    int status_;
+};
+
+/// What one request may ask for.
+struct RequestLimits {
+    /// Images in one POST /v1/generate. Default: 64
+    int64_t max_images = 64;
+    /// psi accepted: 0 (the average face) .. max_psi (beyond the training distribution). Default: 2
+    double max_psi = 2.0;
+};
+
+/// Query parameters as the HTTP library hands them (a key may repeat).
+using QueryParams = std::multimap<std::string, std::string>;
+
+/// GET /v1/face.png?seed=&psi=
+struct FaceQuery {
+    std::optional<uint32_t> seed;  // absent: the server draws one
+    std::optional<double> psi;     // absent: the model's recommended psi
+};
+
+/// A seed written in decimal, 0..4294967295 (numpy's seed range, as `facegen generate`).
+uint32_t parse_seed(std::string_view text);
+
+/// A psi written as a decimal number, finite and within 0..limits.max_psi.
+double parse_psi(std::string_view text, const RequestLimits& limits);
+
+/// The face.png query; rejects unknown, repeated and not-yet-available (edit) parameters.
+FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limits);
+
+/// A POST /v1/generate body: {"seeds": [...]} or {"latents": {"space": "z"|"w"|"ws",
+/// "values": [...]}}, with optional "psi", "truncation_cutoff", "noise_mode" and
+/// "format" ("base64", the only one). Shapes are checked against the model later, by
+/// Session::check.
+generate::Request parse_generate_body(const std::string& body, const RequestLimits& limits);
+
+}  // namespace facegen::serve

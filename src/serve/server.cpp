@@ -1,0 +1,267 @@
+#include "serve/server.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "serve/api.h"
+#include "serve/metrics.h"
+
+namespace facegen::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// cpp-httplib answers a connection on one thread from request line to response, and calls
+// the logger on that thread after writing: the pre-routing handler stamps the start here.
+// A request rejected before routing (malformed request line) has no stamp.
+thread_local std::optional<Clock::time_point> t_request_start;
+
+// SIGINT/SIGTERM write their number here (write() is async-signal-safe); the watcher of
+// listen_until_signal() reads it and stops the server. Any thread may take the signal.
+int g_stop_pipe[2] = {-1, -1};
+
+void on_stop_signal(int signal_number) {
+    const char byte = static_cast<char>(signal_number);
+    [[maybe_unused]] const ssize_t written = write(g_stop_pipe[1], &byte, 1);
+    // A second signal kills at once (a stop waits for connections to finish).
+    signal(signal_number, SIG_DFL);
+}
+
+void apply(const HttpResponse& from, httplib::Response& to) {
+    to.status = from.status;
+    to.set_content(from.body, from.content_type);
+    for (const auto& [key, value] : from.headers) to.set_header(key, value);
+}
+
+/// Runs a route handler, turning whatever it throws into a JSON error: the HTTP edge
+/// where exceptions stop.
+void answer(httplib::Response& response, const std::function<HttpResponse()>& handler) {
+    HttpResponse result;
+    try {
+        result = handler();
+    } catch (...) {
+        result = response_for_exception(std::current_exception());
+    }
+    apply(result, response);
+}
+
+/// "." or ".." as a path segment (after percent-decoding, which cpp-httplib has done), or a
+/// backslash: nothing here serves files, but such a path is refused outright.
+bool leaves_site_root(const std::string& path) {
+    if (path.find('\\') != std::string::npos) return true;
+    size_t begin = 0;
+    while (begin <= path.size()) {
+        size_t end = path.find('/', begin);
+        if (end == std::string::npos) end = path.size();
+        const std::string segment = path.substr(begin, end - begin);
+        if (segment == "." || segment == "..") return true;
+        begin = end + 1;
+    }
+    return false;
+}
+
+std::string allowed_methods(const std::string& path) {
+    std::string methods;
+    for (const Route& route : kRoutes) {
+        if (path == route.path) methods += std::string(methods.empty() ? "" : ", ") + route.method;
+    }
+    return methods;
+}
+
+/// The JSON error for a status cpp-httplib set itself (no handler wrote a body).
+HttpResponse library_error(const httplib::Request& request, int status, size_t max_body_bytes) {
+    switch (status) {
+        case 400: return error_response(400, "malformed HTTP request");
+        case 404: {
+            const std::string allowed = allowed_methods(request.path);
+            if (!allowed.empty()) {
+                HttpResponse response = error_response(
+                    405, "method " + request.method + " is not allowed on " + request.path + " (use " + allowed + ")");
+                response.headers.emplace_back("Allow", allowed);
+                return response;
+            }
+            return error_response(404, "no route " + request.method + " " + request.path + " (see /v1/openapi.json)");
+        }
+        case 413:
+            return error_response(413, "request body larger than " + std::to_string(max_body_bytes) + " bytes");
+        case 414: return error_response(414, "request line too long");
+        case 416: return error_response(416, "bad Range header");
+        default: return error_response(status, "HTTP error " + std::to_string(status));
+    }
+}
+
+}  // namespace
+
+struct Server::Impl {
+    explicit Impl(ServerOptions options_in)
+        : options(std::move(options_in)),
+          batcher(generate::Session(options.model, options.device), options.batcher,
+                  [this](int64_t n_images, double seconds) { metrics.observe_batch(n_images, seconds); }),
+          api(batcher, metrics, options.limits) {
+        configure();
+        add_routes();
+    }
+
+    void configure();
+    void add_routes();
+
+    ServerOptions options;
+    Metrics metrics;
+    Batcher batcher;
+    Api api;
+    httplib::Server http;
+    int port = -1;
+};
+
+void Server::Impl::configure() {
+    if (options.read_timeout_s < 1) throw make_error("read timeout ", options.read_timeout_s, " s is less than 1 s");
+    if (options.http_threads < 0) throw make_error("HTTP thread count ", options.http_threads, " is negative");
+    const int threads = options.http_threads > 0
+                            ? options.http_threads
+                            : static_cast<int>(options.batcher.max_queue + options.batcher.max_batch + 8);
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    // cpp-httplib's default adds SO_REUSEPORT, which lets a second server bind the same
+    // port and silently take half the connections; an address in use must be an error.
+    http.set_socket_options([](socket_t fd) {
+        int yes = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    http.set_read_timeout(options.read_timeout_s, 0);
+    http.set_write_timeout(options.read_timeout_s, 0);
+    http.set_keep_alive_timeout(options.read_timeout_s);
+    http.set_keep_alive_max_count(1000);
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+
+    http.set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+        t_request_start = Clock::now();
+        if (!leaves_site_root(request.path)) return httplib::Server::HandlerResponse::Unhandled;
+        apply(error_response(400, "path '" + request.path + "' is refused: it leaves the site root"), response);
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    const size_t max_body_bytes = options.max_body_bytes;
+    http.set_error_handler(httplib::Server::HandlerWithResponse(
+        [max_body_bytes](const httplib::Request& request, httplib::Response& response) {
+            if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already
+            apply(library_error(request, response.status, max_body_bytes), response);
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
+        apply(response_for_exception(error), response);
+    });
+    http.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+        std::optional<double> seconds;
+        if (t_request_start) seconds = std::chrono::duration<double>(Clock::now() - *t_request_start).count();
+        t_request_start.reset();
+        metrics.observe_request(route_label(request.path), response.status, seconds);
+        if (response.status >= 500 && response.status != 503) {
+            std::fprintf(stderr, "serve: %s %s -> %d %s\n", request.method.c_str(), request.path.c_str(),
+                         response.status, response.body.c_str());
+        }
+    });
+}
+
+void Server::Impl::add_routes() {
+    // Patterns are regular expressions: dots escaped.
+    http.Get("/", [this](const httplib::Request&, httplib::Response& res) { answer(res, [&] { return api.page(); }); });
+    http.Get(R"(/v1/face\.png)", [this](const httplib::Request& req, httplib::Response& res) {
+        answer(res, [&] { return api.face_png(req.params); });
+    });
+    http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) {
+        answer(res, [&] { return api.generate(req.body); });
+    });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+        answer(res, [&] { return api.models(); });
+    });
+    http.Get(R"(/v1/openapi\.json)", [this](const httplib::Request&, httplib::Response& res) {
+        answer(res, [&] { return api.openapi(); });
+    });
+    http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+        answer(res, [&] { return api.healthz(); });
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        answer(res, [&] { return api.metrics(); });
+    });
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() = default;
+
+int Server::bind() {
+    const ServerOptions& options = impl_->options;
+    if (options.port < 0 || options.port > 65535) throw make_error("port ", options.port, " is outside 0..65535");
+    const int port = options.port == 0 ? impl_->http.bind_to_any_port(options.host)
+                                       : (impl_->http.bind_to_port(options.host, options.port) ? options.port : -1);
+    if (port < 0) {
+        throw make_error("cannot listen on ", options.host, ":", options.port,
+                         " (address in use, or not an address of this machine?)");
+    }
+    impl_->port = port;
+    return port;
+}
+
+void Server::listen() {
+    if (impl_->port < 0) throw make_error("the server is not bound to a port; call bind() first");
+    if (!impl_->http.listen_after_bind()) throw make_error("the server on ", url(), " stopped with an error");
+}
+
+void Server::listen_until_signal() {
+    std::atomic<bool> done{false};
+    std::thread watcher([this, &done] {
+        while (!done) {
+            pollfd wake{g_stop_pipe[0], POLLIN, 0};
+            if (g_stop_pipe[0] < 0 || poll(&wake, 1, /*timeout_ms=*/200) <= 0) continue;
+            char signal_number = 0;
+            if (read(g_stop_pipe[0], &signal_number, 1) != 1) continue;
+            std::fprintf(stderr, "serve: %s, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+            stop();
+            return;
+        }
+    });
+    try {
+        listen();
+    } catch (...) {
+        done = true;
+        watcher.join();
+        throw;
+    }
+    done = true;
+    watcher.join();
+}
+
+void Server::stop() { impl_->http.stop(); }
+
+std::string Server::url() const {
+    const std::string& host = impl_->options.host;
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port) + "/";
+}
+
+const generate::Session& Server::session() const { return impl_->batcher.session(); }
+
+const ServerOptions& Server::options() const { return impl_->options; }
+
+void catch_stop_signals() {
+    if (g_stop_pipe[0] >= 0) return;
+    if (pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw make_error("cannot create the stop-signal pipe");
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace facegen::serve
