@@ -1,0 +1,98 @@
+// What HTTP clients send, checked before it reaches the model (src/serve/request_parsing).
+#include <gtest/gtest.h>
+
+#include "serve/base64.h"
+#include "serve/request_parsing.h"
+
+namespace facegen::serve {
+namespace {
+
+/// `action` must throw RequestError with `status` and `fragment` in its message.
+template <typename Action>
+void expect_rejected(Action action, const std::string& fragment, int status = 400) {
+    try {
+        action();
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.status(), status);
+        EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "'" << fragment << "' not in: " << e.what();
+        return;
+    }
+    ADD_FAILURE() << "expected a RequestError mentioning '" << fragment << "'";
+}
+
+TEST(ServeRequestParsingTest, SeedsCoverNumpysRangeExactly) {
+    EXPECT_EQ(parse_seed("0"), 0u);
+    EXPECT_EQ(parse_seed("4294967295"), 4294967295u);
+    EXPECT_EQ(parse_seed("007"), 7u);
+    for (const char* bad : {"4294967296", "-1", "+1", " 1", "1 ", "1e3", "0x10", "", "99999999999999999999"}) {
+        expect_rejected([&] { parse_seed(bad); }, "is not an integer in 0..4294967295");
+    }
+}
+
+TEST(ServeRequestParsingTest, PsiIsAFiniteNumberInRange) {
+    const RequestLimits limits;
+    EXPECT_EQ(parse_psi("0", limits), 0.0);
+    EXPECT_EQ(parse_psi("2", limits), 2.0);
+    EXPECT_EQ(parse_psi("0.7", limits), 0.7);
+    expect_rejected([&] { parse_psi("nan", limits); }, "psi 'nan' is not a finite number");
+    expect_rejected([&] { parse_psi("-inf", limits); }, "not a finite number");
+    expect_rejected([&] { parse_psi("2.0001", limits); }, "psi '2.0001' is outside 0..2");
+    expect_rejected([&] { parse_psi("-0.5", limits); }, "outside 0..2");
+    expect_rejected([&] { parse_psi(" 1", limits); }, "is not a number");
+    expect_rejected([&] { parse_psi("1,5", limits); }, "psi '1,5' is not a number");
+}
+
+TEST(ServeRequestParsingTest, FaceQueryRejectsUnknownRepeatedAndEdits) {
+    const RequestLimits limits;
+    const FaceQuery query = parse_face_query({{"seed", "5"}, {"psi", "0.5"}}, limits);
+    EXPECT_EQ(query.seed, 5u);
+    EXPECT_EQ(query.psi, 0.5);
+    EXPECT_FALSE(parse_face_query({}, limits).seed.has_value());
+    expect_rejected([&] { parse_face_query({{"edit", "age+1"}}, limits); }, "edits are not available yet");
+    expect_rejected([&] { parse_face_query({{"seed", "1"}, {"seed", "2"}}, limits); }, "more than once");
+    expect_rejected([&] { parse_face_query({{"zoom", "1"}}, limits); }, "unknown query parameter 'zoom'");
+}
+
+TEST(ServeRequestParsingTest, GenerateBodyOfSeeds) {
+    const RequestLimits limits;
+    const generate::Request request =
+        parse_generate_body(R"({"seeds": [1, 4294967295], "psi": 0.5, "truncation_cutoff": 2, "format": "base64"})",
+                            limits);
+    EXPECT_EQ(request.seeds, (std::vector<uint32_t>{1, 4294967295u}));
+    EXPECT_EQ(request.truncation_psi, 0.5);
+    EXPECT_EQ(request.truncation_cutoff, 2);
+    EXPECT_FALSE(request.latents.has_value());
+    EXPECT_EQ(request.noise_mode, model::NoiseMode::Const);
+}
+
+TEST(ServeRequestParsingTest, GenerateBodyOfLatentsKeepsShapeAndValues) {
+    const RequestLimits limits;
+    const generate::Request request =
+        parse_generate_body(R"({"latents": {"space": "ws", "values": [[[1, 2, 3], [4, 5, 6]]]}})", limits);
+    ASSERT_TRUE(request.latents.has_value());
+    EXPECT_EQ(request.latents->space, generate::LatentSpace::WS);
+    EXPECT_EQ(request.latents->values.sizes(), (std::vector<int64_t>{1, 2, 3}));
+    EXPECT_EQ(request.latents->values[0][1][2].item<float>(), 6.0f);
+    EXPECT_FALSE(request.truncation_psi.has_value()) << "absent psi: the Session's default for the space";
+}
+
+TEST(ServeRequestParsingTest, GenerateBodyLimitsImagesPerRequest) {
+    RequestLimits limits;
+    limits.max_images = 2;
+    expect_rejected([&] { parse_generate_body(R"({"seeds": [1, 2, 3]})", limits); },
+                    "3 seeds in one request; at most 2");
+    expect_rejected([&] { parse_generate_body(R"({"latents": {"space": "z", "values": [[1], [2], [3]]}})", limits); },
+                    "3 latents in one request; at most 2");
+}
+
+TEST(ServeRequestParsingTest, Base64MatchesRfc4648Vectors) {
+    EXPECT_EQ(encode_base64(""), "");
+    EXPECT_EQ(encode_base64("f"), "Zg==");
+    EXPECT_EQ(encode_base64("fo"), "Zm8=");
+    EXPECT_EQ(encode_base64("foo"), "Zm9v");
+    EXPECT_EQ(encode_base64("foobar"), "Zm9vYmFy");
+    EXPECT_EQ(encode_base64(std::string("\xff\xfe\x00", 3)), "//4A");
+}
+
+}  // namespace
+}  // namespace facegen::serve
