@@ -124,17 +124,7 @@ class ServeApiTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         model_dir_ = std::make_unique<test::TempDir>();
-        torch::manual_seed(5);
-        model::Generator generator(test::tiny_generator_config());
-        {
-            // Non-zero w_avg and noise strengths make psi and noise visible in the pixels.
-            torch::NoGradGuard no_grad;
-            generator->mapping()->w_avg.normal_();
-            for (auto& item : generator->named_parameters()) {
-                const std::string& name = item.key();
-                if (name.size() > 14 && name.compare(name.size() - 14, 14, "noise_strength") == 0) item.value().fill_(0.5);
-            }
-        }
+        model::Generator generator = test::tiny_generator_for_images(/*seed=*/5);
         model::ModelMetadata metadata;
         metadata.license = "test licence: research only";
         metadata.provenance_json = R"({"dataset": "none"})";

@@ -18,12 +18,7 @@ class ServeBatcherTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         dir_ = std::make_unique<test::TempDir>();
-        torch::manual_seed(11);
-        model::Generator generator(test::tiny_generator_config());
-        {
-            torch::NoGradGuard no_grad;
-            generator->mapping()->w_avg.normal_();  // psi then shows in the pixels
-        }
+        model::Generator generator = test::tiny_generator_for_images(/*seed=*/11);
         model::ModelMetadata metadata;
         metadata.license = "test licence";
         model::save_model_file(model_path(), generator, metadata);
