@@ -1,0 +1,239 @@
+#include "provenance/watermark_layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "provenance/watermark.h"
+#include "provenance/watermark_code.h"
+
+namespace facegen::provenance::detail {
+namespace {
+
+constexpr int kN = kAnalysisSize;
+
+/// splitmix64 (Steele et al. 2014): a portable, fully specified generator, so the layout is
+/// the same on every platform and compiler (std:: distributions are not).
+class KeyStream {
+public:
+    explicit KeyStream(uint64_t key) : state_(key) {}
+    uint64_t next() {
+        uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+    size_t below(size_t n) { return static_cast<size_t>(next() % n); }           // bias < 2^-50
+
+private:
+    uint64_t state_;
+};
+
+double radius(const Coefficient& c) { return std::sqrt(static_cast<double>(c.ky * c.ky + c.kx * c.kx)); }
+
+std::array<double, kN> taper_window() {
+    std::array<double, kN> w{};
+    for (int x = 0; x < kN; ++x) {
+        const double d = std::min(x, kN - 1 - x) + 0.5;  // pixel centre to border
+        w[static_cast<size_t>(x)] = d < kWindowTaper ? std::pow(std::sin(M_PI * d / (2.0 * kWindowTaper)), 2) : 1.0;
+    }
+    return w;
+}
+
+std::vector<double> dct_matrix() {
+    std::vector<double> c(static_cast<size_t>(kN * kN));
+    for (int k = 0; k < kN; ++k) {
+        const double scale = std::sqrt((k == 0 ? 1.0 : 2.0) / kN);
+        for (int i = 0; i < kN; ++i) c[static_cast<size_t>(k * kN + i)] = scale * std::cos(M_PI * (i + 0.5) * k / kN);
+    }
+    return c;
+}
+
+/// Carriers: a key-seeded choice of coded_length() coefficients in the band; references:
+/// every other non-DC coefficient within kReferenceRadiusSpan of the band.
+void choose_coefficients(MarkLayout& layout, KeyStream& key) {
+    std::vector<Coefficient> band, others;
+    const int k_max = static_cast<int>(std::ceil(kCarrierRadiusMax + kReferenceRadiusSpan));
+    for (int ky = 0; ky <= k_max; ++ky) {
+        for (int kx = 0; kx <= k_max; ++kx) {
+            const Coefficient c{ky, kx};
+            const double r = radius(c);
+            if (r >= kCarrierRadiusMin && r <= kCarrierRadiusMax) {
+                band.push_back(c);
+            } else if (r >= 1.0 && r >= kCarrierRadiusMin - kReferenceRadiusSpan && r <= kCarrierRadiusMax + kReferenceRadiusSpan) {
+                others.push_back(c);
+            }
+        }
+    }
+    const int n_carriers = coded_length(kWatermarkPayloadBits);
+    for (size_t i = band.size(); i > 1; --i) std::swap(band[i - 1], band[key.below(i)]);  // Fisher-Yates
+    layout.n_carriers = n_carriers;
+    layout.coefficients.assign(band.begin(), band.begin() + n_carriers);
+    // References sorted by radius, so each carrier's references are one contiguous run.
+    std::vector<Coefficient> references(band.begin() + n_carriers, band.end());
+    references.insert(references.end(), others.begin(), others.end());
+    std::sort(references.begin(), references.end(), [](const Coefficient& a, const Coefficient& b) {
+        const int ra = a.ky * a.ky + a.kx * a.kx, rb = b.ky * b.ky + b.kx * b.kx;
+        return ra != rb ? ra < rb : a.ky < b.ky;
+    });
+    layout.coefficients.insert(layout.coefficients.end(), references.begin(), references.end());
+}
+
+void choose_steps(MarkLayout& layout, KeyStream& key) {
+    for (int i = 0; i < layout.n_carriers; ++i) {
+        const double r = radius(layout.coefficients[static_cast<size_t>(i)]);
+        const double step = kStepAt10 * r / 10.0;
+        layout.step.push_back(step);
+        layout.dither.push_back(key.uniform() * step);
+        int begin = layout.n_carriers;
+        while (radius(layout.coefficients[static_cast<size_t>(begin)]) < r - kReferenceRadiusSpan) ++begin;
+        int end = begin;
+        while (end < static_cast<int>(layout.coefficients.size()) && radius(layout.coefficients[static_cast<size_t>(end)]) <= r + kReferenceRadiusSpan) ++end;
+        layout.references.push_back({begin, end});
+    }
+}
+
+/// Windowed sums: <w phi_a, 1> per axis.
+std::vector<double> window_basis_sums(const MarkLayout& layout) {
+    std::vector<double> sums(kN, 0.0);
+    for (int k = 0; k < kN; ++k) {
+        for (int i = 0; i < kN; ++i) sums[static_cast<size_t>(k)] += layout.window[static_cast<size_t>(i)] * layout.dct[static_cast<size_t>(k * kN + i)];
+    }
+    return sums;
+}
+
+/// Pixel patterns g_i = w phi_i - beta_i w with coefficient_i(Y) = <g_i, Y>, their Gram matrix
+/// and its Cholesky factor (embedding solves G a = r for the minimum-energy change).
+void build_embedding_system(MarkLayout& layout) {
+    const int n = layout.n_carriers;
+    for (int i = 0; i < n; ++i) {
+        const Coefficient c = layout.coefficients[static_cast<size_t>(i)];
+        std::vector<double> g(static_cast<size_t>(kN * kN));
+        for (int y = 0; y < kN; ++y) {
+            for (int x = 0; x < kN; ++x) {
+                const double w = layout.window[static_cast<size_t>(y)] * layout.window[static_cast<size_t>(x)];
+                g[static_cast<size_t>(y * kN + x)] = w * (layout.dct[static_cast<size_t>(c.ky * kN + y)] * layout.dct[static_cast<size_t>(c.kx * kN + x)] -
+                                                          layout.mean_response[static_cast<size_t>(i)]);
+            }
+        }
+        layout.pattern.push_back(std::move(g));
+    }
+    std::vector<double>& a = layout.gram_cholesky;
+    a.assign(static_cast<size_t>(n * n), 0.0);
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j <= i; ++j) {
+            double s = 0;
+            const auto& gi = layout.pattern[static_cast<size_t>(i)];
+            const auto& gj = layout.pattern[static_cast<size_t>(j)];
+            for (size_t p = 0; p < gi.size(); ++p) s += gi[p] * gj[p];
+            a[static_cast<size_t>(i * n + j)] = s;
+        }
+    }
+    for (int j = 0; j < n; ++j) {  // in-place Cholesky, lower triangle
+        double d = a[static_cast<size_t>(j * n + j)];
+        for (int k = 0; k < j; ++k) d -= a[static_cast<size_t>(j * n + k)] * a[static_cast<size_t>(j * n + k)];
+        a[static_cast<size_t>(j * n + j)] = std::sqrt(d);
+        for (int i = j + 1; i < n; ++i) {
+            double s = a[static_cast<size_t>(i * n + j)];
+            for (int k = 0; k < j; ++k) s -= a[static_cast<size_t>(i * n + k)] * a[static_cast<size_t>(j * n + k)];
+            a[static_cast<size_t>(i * n + j)] = s / a[static_cast<size_t>(j * n + j)];
+        }
+    }
+}
+
+MarkLayout build_layout() {
+    MarkLayout layout;
+    layout.window = taper_window();
+    layout.dct = dct_matrix();
+    KeyStream key(kWatermarkKey);
+    choose_coefficients(layout, key);
+    choose_steps(layout, key);
+    const std::vector<double> sums = window_basis_sums(layout);
+    double window_sum = 0;
+    for (double w : layout.window) window_sum += w;
+    for (const Coefficient& c : layout.coefficients) {
+        layout.mean_response.push_back(sums[static_cast<size_t>(c.ky)] * sums[static_cast<size_t>(c.kx)] / (window_sum * window_sum));
+    }
+    build_embedding_system(layout);
+    return layout;
+}
+
+}  // namespace
+
+const MarkLayout& mark_layout() {
+    static const MarkLayout layout = build_layout();
+    return layout;
+}
+
+std::vector<double> layout_coefficients(const MarkLayout& layout, const std::vector<double>& analysis) {
+    // Rows first: for each image row y, the windowed transform along x at every kx used.
+    std::vector<double> row_sums(static_cast<size_t>(kN * kN), 0.0);  // [y * kN + kx]
+    std::vector<bool> kx_used(kN, false);
+    for (const Coefficient& c : layout.coefficients) kx_used[static_cast<size_t>(c.kx)] = true;
+    std::vector<double> mean_rows(kN, 0.0);
+    double window_sum = 0;
+    for (double w : layout.window) window_sum += w;
+    for (int y = 0; y < kN; ++y) {
+        const double* row = analysis.data() + y * kN;
+        for (int x = 0; x < kN; ++x) mean_rows[static_cast<size_t>(y)] += layout.window[static_cast<size_t>(x)] * row[x];
+        for (int kx = 0; kx < kN; ++kx) {
+            if (!kx_used[static_cast<size_t>(kx)]) continue;
+            double s = 0;
+            for (int x = 0; x < kN; ++x) s += layout.window[static_cast<size_t>(x)] * layout.dct[static_cast<size_t>(kx * kN + x)] * row[x];
+            row_sums[static_cast<size_t>(y * kN + kx)] = s;
+        }
+    }
+    double mean = 0;
+    for (int y = 0; y < kN; ++y) mean += layout.window[static_cast<size_t>(y)] * mean_rows[static_cast<size_t>(y)];
+    mean /= window_sum * window_sum;
+    std::vector<double> out;
+    out.reserve(layout.coefficients.size());
+    for (size_t i = 0; i < layout.coefficients.size(); ++i) {
+        const Coefficient c = layout.coefficients[i];
+        double s = 0;
+        for (int y = 0; y < kN; ++y) {
+            s += layout.window[static_cast<size_t>(y)] * layout.dct[static_cast<size_t>(c.ky * kN + y)] * row_sums[static_cast<size_t>(y * kN + c.kx)];
+        }
+        out.push_back(s - mean * layout.mean_response[i] * window_sum * window_sum);
+    }
+    return out;
+}
+
+std::vector<double> carrier_norms(const MarkLayout& layout, const std::vector<double>& coefficients) {
+    // Prefix sums of the references' energy (they follow the carriers, sorted by radius).
+    const auto first = static_cast<size_t>(layout.n_carriers);
+    std::vector<double> energy(coefficients.size() - first + 1, 0.0);
+    for (size_t j = first; j < coefficients.size(); ++j) energy[j - first + 1] = energy[j - first] + coefficients[j] * coefficients[j];
+    const double image_level = kImageNormShare * std::sqrt(energy.back() / static_cast<double>(energy.size() - 1));
+    std::vector<double> norms(static_cast<size_t>(layout.n_carriers));
+    for (int i = 0; i < layout.n_carriers; ++i) {
+        const auto [begin, end] = layout.references[static_cast<size_t>(i)];
+        const double sum = energy[static_cast<size_t>(end) - first] - energy[static_cast<size_t>(begin) - first];
+        norms[static_cast<size_t>(i)] = std::sqrt(sum / (end - begin)) + image_level + kNormaliserFloor;
+    }
+    return norms;
+}
+
+std::vector<double> normalised_carriers(const MarkLayout& layout, const std::vector<double>& coefficients) {
+    std::vector<double> values = carrier_norms(layout, coefficients);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = coefficients[i] / values[i];
+    return values;
+}
+
+std::vector<double> soft_bits(const MarkLayout& layout, const std::vector<double>& normalised) {
+    std::vector<double> soft(normalised.size());
+    for (size_t i = 0; i < normalised.size(); ++i) {
+        const double phase = (normalised[i] - layout.dither[i]) / layout.step[i];
+        soft[i] = std::cos(2 * M_PI * (phase - std::floor(phase)));
+    }
+    return soft;
+}
+
+double quantise(const MarkLayout& layout, int i, double value, int bit) {
+    const double step = layout.step[static_cast<size_t>(i)];
+    const double offset = layout.dither[static_cast<size_t>(i)] + 0.5 * step * bit;
+    return std::round((value - offset) / step) * step + offset;
+}
+
+}  // namespace facegen::provenance::detail
