@@ -46,8 +46,6 @@ std::vector<double> analysis_channel(const uint8_t* pixels, int64_t width, int64
 
 ReducedChannel reduce_channel(const std::vector<double>& channel, int64_t width, int64_t height) {
     ReducedChannel out;
-    out.received_width = width;
-    out.received_height = height;
     out.reduction_x = std::max<int64_t>(1, width / kN);
     out.reduction_y = std::max<int64_t>(1, height / kN);
     out.width = width / out.reduction_x;

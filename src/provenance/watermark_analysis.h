@@ -8,10 +8,10 @@
 // The 64x64 analysis image and the crop search.
 //
 // Every image, whatever its size, is marked and read on one channel (mostly green, see
-// analysis_channel) area-averaged to 64x64
-// (stretched if not square), so one mark serves facegen's 64 to 1024 pixel outputs alike.
-// The quantised coefficients must be read at the exact geometry they were written at (a
-// 0.5 pixel shift moves them by ~0.2 of a step), so the reader tries each plausible crop:
+// analysis_channel) area-averaged to 64x64 (stretched if not square), so one mark serves
+// facegen's 64 to 1024 pixel outputs alike. The quantised coefficients must be read at the
+// geometry they were written at (shifted by half a pixel, ~40% of the coded bits flip), so
+// the reader tries each plausible crop:
 // along each axis, the received image shows original pixels [start, end) of an original
 // `original_size` long, stretched over its width. Crops are whole original pixels, 0 to
 // kMaxCropPixels off either end, with or without resizing back; facegen's sizes are powers of
@@ -35,9 +35,10 @@ std::vector<AxisView> axis_views(int64_t received_size);
 /// The channel the mark is read from: mostly green. Not Rec. 601 luma, because a brightness
 /// gain clips red first on skin (measured on generated faces: 22% of red values exceed 212,
 /// and so clip at x1.2, against 4% of green and 3% of blue), and clipping destroys the mark
-/// where it happens (x1.2: 47/100 marks found with luma, 76/100 with these weights); not green
-/// alone, because JPEG's coarser chroma then adds noise (quality 75: 60/60 -> 47/60 found). The
-/// embedder adds the same change to R, G and B, so any weights summing to 1 see all of it.
+/// where it happens (x1.2, measured while tuning: 47/100 marks found with luma, 76/100 with
+/// these weights); not green alone, because JPEG's coarser chroma then adds noise (quality
+/// 75: 60/60 -> 47/60 found). The embedder adds the same change to R, G and B, so any
+/// weights summing to 1 see all of it.
 inline constexpr double kAnalysisWeightRed = 0.15;
 inline constexpr double kAnalysisWeightGreen = 0.70;
 inline constexpr double kAnalysisWeightBlue = 0.15;
@@ -53,8 +54,6 @@ struct ReducedChannel {
     int64_t height = 0;
     int64_t reduction_x = 1;
     int64_t reduction_y = 1;
-    int64_t received_width = 0;
-    int64_t received_height = 0;
 };
 ReducedChannel reduce_channel(const std::vector<double>& channel, int64_t width, int64_t height);
 

@@ -9,7 +9,9 @@
 
 #include "core/error.h"
 #include "provenance/watermark.h"
+#include "provenance/watermark_analysis.h"
 #include "provenance/watermark_code.h"
+#include "provenance/watermark_layout.h"
 #include "test_support.h"
 #include "watermark_attacks.h"
 #include "watermark_images.h"
@@ -233,6 +235,70 @@ TEST(WatermarkCodeTest, FalseAlarmBoundMatchesHandComputation) {
     EXPECT_NEAR(detail::log10_false_alarm_bound(1, 40, 8, 1), none + std::log10(139.0), 1e-9);
     EXPECT_NEAR(detail::log10_false_alarm_bound(1, 40, 8, 625), none + std::log10(139.0 * 625), 1e-9);
     EXPECT_EQ(detail::log10_false_alarm_bound(60, 40, 8, 625), 0.0);  // capped at probability 1
+}
+
+
+TEST(WatermarkAnalysisTest, AxisViewsCoverCropsWithAndWithoutResize) {
+    // 64: uncropped + 24 crops resized back; 62 (2 cropped off a 64): + 3 crops not resized.
+    EXPECT_EQ(detail::axis_views(64).size(), 25u);
+    const std::vector<detail::AxisView> views = detail::axis_views(62);
+    ASSERT_EQ(views.size(), 28u);
+    for (size_t i = 25; i < 28; ++i) {
+        EXPECT_EQ(views[i].original_size, 64.0);
+        EXPECT_EQ(views[i].visible_end - views[i].visible_start, 62.0);  // pixel for pixel
+    }
+    EXPECT_EQ(views[25].visible_start, 0.0);
+    EXPECT_EQ(views[27].visible_start, 2.0);
+}
+
+TEST(WatermarkAnalysisTest, AxisMapAveragesAndShiftsByTheCrop) {
+    // Identity at 64: analysis pixel x is received pixel x.
+    const std::vector<double> identity = detail::axis_map({64, 0, 64}, 64, 1, 64);
+    for (int x = 0; x < 64; ++x) EXPECT_DOUBLE_EQ(identity[static_cast<size_t>(x * 64 + x)], 1.0) << x;
+    // 3 pixels cropped off the left, not resized (received 61): analysis pixel x is received
+    // x - 3; the cropped ones fall back on the edge pixel.
+    const std::vector<double> cropped = detail::axis_map({64, 3, 64}, 61, 1, 61);
+    EXPECT_DOUBLE_EQ(cropped[static_cast<size_t>(10 * 61 + 7)], 1.0);
+    EXPECT_DOUBLE_EQ(cropped[static_cast<size_t>(1 * 61 + 0)], 1.0);
+    // 128 received, area to 64: each analysis pixel averages two received pixels.
+    const std::vector<double> halves = detail::axis_map({128, 0, 128}, 128, 2, 64);
+    EXPECT_DOUBLE_EQ(halves[static_cast<size_t>(5 * 64 + 5)], 1.0);
+    // Every row is an average.
+    for (const auto& map : {identity, cropped}) {
+        const size_t n = map.size() / 64;
+        for (size_t x = 0; x < 64; ++x) {
+            double sum = 0;
+            for (size_t j = 0; j < n; ++j) sum += map[x * n + j];
+            EXPECT_NEAR(sum, 1.0, 1e-12);
+        }
+    }
+}
+
+TEST(WatermarkAnalysisTest, FastViewEvaluationMatchesTheDirectTransform) {
+    const Image8 image = test::synthetic_image(5, 60, 64);
+    const detail::MarkLayout& layout = detail::mark_layout();
+    const detail::ReducedChannel channel =
+        detail::reduce_channel(detail::analysis_channel(image.data(), 60, 64, 3), 60, 64);
+    const detail::ViewEvaluator evaluator(layout, channel);
+    const std::vector<double> map_x = detail::axis_map({64, 1, 61}, 60, 1, 60);
+    const std::vector<double> map_y = detail::axis_map({64, 2, 61}, 64, 1, 64);
+    const std::vector<double> fast = evaluator.coefficients(evaluator.prepare_x(map_x), evaluator.prepare_y(map_y));
+    const std::vector<double> direct = detail::layout_coefficients(layout, detail::analysis_image(channel, map_x, map_y));
+    ASSERT_EQ(fast.size(), direct.size());
+    for (size_t i = 0; i < fast.size(); ++i) ASSERT_NEAR(fast[i], direct[i], 1e-8 * (1 + std::abs(direct[i]))) << "coefficient " << i;
+}
+
+TEST(WatermarkAnalysisTest, BrightnessOffsetChangesNoCoefficient) {
+    // The windowed mean is removed: adding a constant moves nothing (no clipping here).
+    std::vector<double> analysis(64 * 64), brighter(64 * 64);
+    for (size_t i = 0; i < analysis.size(); ++i) {
+        analysis[i] = 100 + 40 * std::sin(0.3 * static_cast<double>(i % 64)) * std::cos(0.2 * static_cast<double>(i / 64));
+        brighter[i] = analysis[i] + 20;
+    }
+    const detail::MarkLayout& layout = detail::mark_layout();
+    const std::vector<double> a = detail::layout_coefficients(layout, analysis);
+    const std::vector<double> b = detail::layout_coefficients(layout, brighter);
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-9) << "coefficient " << i;
 }
 
 }  // namespace
