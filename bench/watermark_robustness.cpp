@@ -18,7 +18,7 @@
 #include <numeric>
 #include <thread>
 
-#include "core/bundled_model.h"
+#include "generate/bundled_model.h"
 #include "core/error.h"
 #include "provenance/watermark.h"
 #include "watermark_attacks.h"
@@ -256,7 +256,7 @@ nlohmann::json run_unmarked_faces(const BenchParams& params, const std::vector<I
 
 void run(const BenchParams& params, const std::string& command_line) {
     params.validate();
-    const fs::path model = params.model.empty() ? facegen::core::find_bundled_model() : fs::path(params.model);
+    const fs::path model = params.model.empty() ? facegen::generate::find_bundled_model() : fs::path(params.model);
     std::fprintf(stderr, "watermark_robustness: faces=%d photos=%d data=%s model=%s threads=%d large_faces=%d\n", params.faces,
                  params.photos, params.data.c_str(), model.c_str(), params.threads, params.large_faces);
     std::vector<uint32_t> seeds(static_cast<size_t>(params.faces));

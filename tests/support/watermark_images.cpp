@@ -8,10 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/bundled_model.h"
 #include "core/error.h"
 #include "core/image_grid.h"
-#include "core/numpy_rng.h"
+#include "generate/session.h"
 #include "model/model_file.h"
 
 #ifdef FACEGEN_HAVE_DATA_TOOLS
@@ -81,31 +80,16 @@ Image8 synthetic_image(uint64_t seed, int64_t width, int64_t height) {
 }
 
 std::vector<Image8> generate_faces(const std::filesystem::path& model, const std::vector<uint32_t>& seeds, std::string* model_id) {
-    model::LoadedModel loaded = model::load_model_file(model);
-    if (model_id != nullptr) *model_id = loaded.metadata.model_id;
-    torch::InferenceMode inference;
-    const int64_t z_dim = loaded.config.z_dim;
+    generate::Session session(model);
+    if (model_id != nullptr) *model_id = session.metadata().model_id;
+    generate::Request request;
+    request.seeds = seeds;
     std::vector<Image8> faces;
-    constexpr size_t kBatch = 8;
-    for (size_t begin = 0; begin < seeds.size(); begin += kBatch) {
-        const size_t n = std::min(kBatch, seeds.size() - begin);
-        // A batch of one takes other oneDNN kernels (cmd_generate.cpp): pad it to two.
-        const size_t rows = std::max<size_t>(n, 2);
-        torch::Tensor z = torch::empty({static_cast<int64_t>(rows), z_dim}, torch::kFloat64);
-        for (size_t i = 0; i < rows; ++i) {
-            const std::vector<double> values = core::latent_from_seed(seeds[begin + std::min(i, n - 1)], z_dim);
-            std::memcpy(z[static_cast<int64_t>(i)].data_ptr<double>(), values.data(), values.size() * sizeof(double));
-        }
-        const torch::Tensor ws = loaded.generator->map(z.to(torch::kFloat32), torch::Tensor(), core::kDefaultTruncationPsi);
-        model::SynthesisOptions options;
-        options.noise_mode = model::NoiseMode::Const;  // as `facegen generate`; the default draws fresh noise
-        const torch::Tensor images = core::images_to_uint8(loaded.generator->synthesize(ws, options));
-        for (size_t i = 0; i < n; ++i) {
-            const torch::Tensor image = images[static_cast<int64_t>(i)].contiguous();
-            Image8 face(image.size(1), image.size(0), image.size(2));
-            std::memcpy(face.pixels.data(), image.data_ptr<uint8_t>(), face.pixels.size());
-            faces.push_back(std::move(face));
-        }
+    for (const generate::GeneratedImage& generated : session.run(request)) {
+        const torch::Tensor image = generated.pixels.contiguous();
+        Image8 face(image.size(1), image.size(0), image.size(2));
+        std::memcpy(face.pixels.data(), image.data_ptr<uint8_t>(), face.pixels.size());
+        faces.push_back(std::move(face));
     }
     return faces;
 }

@@ -17,7 +17,7 @@ namespace facegen::test {
 Image8 synthetic_image(uint64_t seed, int64_t width, int64_t height);
 
 /// Faces from a facegen model file, one per seed, as `facegen generate --seeds` makes them
-/// (z from the seed, truncation psi 1, constant noise). `model_id` receives the file's model
+/// (generate::Session: z from the seed, the model's psi, constant noise). `model_id` receives the file's model
 /// id when not null.
 std::vector<Image8> generate_faces(const std::filesystem::path& model, const std::vector<uint32_t>& seeds,
                                    std::string* model_id = nullptr);
