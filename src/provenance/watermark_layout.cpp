@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "core/random_stream.h"
 #include "provenance/watermark.h"
 #include "provenance/watermark_code.h"
 
@@ -12,22 +13,17 @@ namespace {
 
 constexpr int kN = kAnalysisSize;
 
-/// splitmix64 (Steele et al. 2014): a portable, fully specified generator, so the layout is
+/// SplitMix64 (core::RandomStream): a portable, fully specified generator, so the layout is
 /// the same on every platform and compiler (std:: distributions are not).
 class KeyStream {
 public:
-    explicit KeyStream(uint64_t key) : state_(key) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
+    explicit KeyStream(uint64_t key) : stream_(key) {}
+    uint64_t next() { return stream_.next_u64(); }
     double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
     size_t below(size_t n) { return static_cast<size_t>(next() % n); }           // bias < 2^-50
 
 private:
-    uint64_t state_;
+    core::RandomStream stream_;
 };
 
 double radius(const Coefficient& c) { return std::sqrt(static_cast<double>(c.ky * c.ky + c.kx * c.kx)); }

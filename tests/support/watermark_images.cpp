@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/image_grid.h"
+#include "core/random_stream.h"
 #include "generate/session.h"
 #include "model/model_file.h"
 
@@ -20,20 +21,15 @@
 namespace facegen::test {
 namespace {
 
-/// splitmix64: portable, so synthetic images are identical everywhere.
+/// SplitMix64 (core::RandomStream): portable, so synthetic images are identical everywhere.
 class Stream {
 public:
-    explicit Stream(uint64_t seed) : state_(seed) {}
-    double uniform() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-    }
+    explicit Stream(uint64_t seed) : stream_(seed) {}
+    double uniform() { return static_cast<double>(stream_.next_u64() >> 11) * 0x1.0p-53; }
     double between(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 
 private:
-    uint64_t state_;
+    core::RandomStream stream_;
 };
 
 }  // namespace
