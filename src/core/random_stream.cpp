@@ -28,6 +28,10 @@ uint64_t RandomStream::next_below(uint64_t bound) {
     return next_u64() % bound;
 }
 
+uint64_t RandomStream::next_scaled(uint64_t bound) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * bound) >> 64);
+}
+
 double RandomStream::next_uniform() {
     // 53 random bits, shifted by half a step so 0 never occurs (log(0) in Box-Muller).
     return (static_cast<double>(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0);

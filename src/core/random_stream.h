@@ -20,6 +20,9 @@ public:
     uint64_t next_u64();
     /// Uniform in [0, bound); bound >= 1. Modulo bias < bound / 2^64, negligible here.
     uint64_t next_below(uint64_t bound);
+    /// Uniform in [0, bound) by multiply-shift (the top bits of next_u64() * bound): the data
+    /// module's shuffles draw this way, so dataset splits and epoch orders stay as built.
+    uint64_t next_scaled(uint64_t bound);
     /// Uniform in (0, 1).
     double next_uniform();
     /// Standard normal (Box-Muller).

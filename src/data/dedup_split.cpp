@@ -7,24 +7,19 @@
 
 #include <c10/util/Exception.h>
 
+#include "core/random_stream.h"
+
 namespace facegen::data {
 namespace {
 
 constexpr int kHashInput = 32;  // pHash works on a 32x32 luma thumbnail
 constexpr int kHashBlock = 8;   // and keeps its 8x8 lowest DCT frequencies
 
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 template <typename T>
 void seeded_shuffle(std::vector<T>& values, uint64_t seed) {
-    uint64_t state = seed ^ 0x5851f42d4c957f2dULL;
+    core::RandomStream stream(seed ^ 0x5851f42d4c957f2dULL);
     for (size_t i = values.size(); i > 1; --i) {
-        const auto j = static_cast<size_t>((static_cast<unsigned __int128>(splitmix64(state)) * i) >> 64);
+        const auto j = static_cast<size_t>(stream.next_scaled(i));
         std::swap(values[i - 1], values[j]);
     }
 }

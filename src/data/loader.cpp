@@ -5,22 +5,10 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/random_stream.h"
 
 namespace facegen::data {
 namespace {
-
-// splitmix64: a tiny, fully specified generator, so an epoch's order is the same on every
-// platform and standard library (std::shuffle and std::uniform_int_distribution are not).
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t below(uint64_t& state, uint64_t bound) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(splitmix64(state)) * bound) >> 64);
-}
 
 // x / 127.5 - 1 (the official scaling, training_loop.py) for every uint8 value.
 const std::array<float, 256>& scale_table() {
@@ -108,10 +96,13 @@ const std::vector<int64_t>& Loader::epoch_order(int64_t epoch) const {
     std::vector<int64_t> all(static_cast<size_t>(n_items_));
     for (int64_t i = 0; i < n_items_; ++i) all[static_cast<size_t>(i)] = i;
     if (options_.shuffle()) {
-        uint64_t state = options_.seed() * 0x2545f4914f6cdd1dULL ^ static_cast<uint64_t>(epoch) * 0x9e3779b97f4a7c15ULL;
-        splitmix64(state);
+        // SplitMix64 (core::RandomStream), not std::shuffle: an epoch's order is then the same
+        // on every platform and standard library.
+        core::RandomStream stream(options_.seed() * 0x2545f4914f6cdd1dULL ^
+                                  static_cast<uint64_t>(epoch) * 0x9e3779b97f4a7c15ULL);
+        stream.next_u64();
         for (int64_t i = n_items_ - 1; i > 0; --i) {
-            const auto j = static_cast<int64_t>(below(state, static_cast<uint64_t>(i + 1)));
+            const auto j = static_cast<int64_t>(stream.next_scaled(static_cast<uint64_t>(i + 1)));
             std::swap(all[static_cast<size_t>(i)], all[static_cast<size_t>(j)]);
         }
     }
