@@ -37,6 +37,7 @@ struct GenerateParams {
     int64_t batch = 8;
     std::string device = "cpu";
     int threads = 0;          // 0 = all logical cores
+    bool no_watermark = false;
 
     void validate() const {
         const int n_sources = !seeds.empty() + (count != 0) + !latents.empty();
@@ -62,7 +63,7 @@ struct GenerateParams {
           << " latents=" << latents << " truncation_psi=" << (truncation_psi_given ? std::to_string(truncation_psi) : "(model's)")
           << " truncation_cutoff=" << truncation_cutoff << " noise_mode=" << noise_mode << " out=" << out
           << " grid=" << grid << " grid_columns=" << grid_columns << " batch=" << batch << " device=" << device
-          << " threads=" << threads;
+          << " threads=" << threads << " watermark=" << (no_watermark ? "off" : "on");
         return s.str();
     }
 };
@@ -86,6 +87,7 @@ generate::Request make_request(const GenerateParams& params) {
     if (params.truncation_cutoff >= 0) request.truncation_cutoff = params.truncation_cutoff;
     request.noise_mode = model::parse_noise_mode(params.noise_mode);
     request.batch = params.batch;
+    request.watermark = !params.no_watermark;
     return request;
 }
 
@@ -170,6 +172,9 @@ void add_generate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--device", params->device, "cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--threads", params->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    cmd->add_flag("--no-watermark", params->no_watermark,
+                  "Leave out the invisible watermark (carrying the model id) that every image gets by default; "
+                  "the metadata labels stay");
     cmd->callback([params, truncation_psi] {
         params->truncation_psi_given = truncation_psi->count() > 0;
         run_generate(*params);

@@ -20,18 +20,32 @@ std::optional<std::filesystem::path> executable_dir() {
     return exe.parent_path();
 }
 
+/// Where files shipped in models/ are looked for: the source tree the binary was built in
+/// (<build>/bin/facegen -> ../../models/), then the installed share folders.
+std::vector<std::filesystem::path> shipped_file_candidates(const std::string& file_name) {
+    std::vector<std::filesystem::path> candidates;
+    if (auto dir = executable_dir()) {
+        candidates.push_back((*dir / ".." / ".." / "models" / file_name).lexically_normal());
+        candidates.push_back((*dir / ".." / "share" / "facegen" / "models" / file_name).lexically_normal());
+    }
+    candidates.push_back(std::filesystem::path(FACEGEN_INSTALL_PREFIX) / "share" / "facegen" / "models" / file_name);
+    return candidates;
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> bundled_model_candidates() {
     std::vector<std::filesystem::path> candidates;
     if (const char* env = std::getenv("FACEGEN_MODEL"); env && *env) candidates.emplace_back(env);
-    if (auto dir = executable_dir()) {
-        candidates.push_back((*dir / ".." / ".." / "models" / kBundledModelFileName).lexically_normal());
-        candidates.push_back((*dir / ".." / "share" / "facegen" / "models" / kBundledModelFileName).lexically_normal());
-    }
-    candidates.push_back(std::filesystem::path(FACEGEN_INSTALL_PREFIX) / "share" / "facegen" / "models" /
-                         kBundledModelFileName);
+    for (auto& candidate : shipped_file_candidates(kBundledModelFileName)) candidates.push_back(std::move(candidate));
     return candidates;
+}
+
+std::optional<std::filesystem::path> find_shipped_file(const std::string& file_name) {
+    for (const auto& candidate : shipped_file_candidates(file_name)) {
+        if (std::filesystem::is_regular_file(candidate)) return candidate;
+    }
+    return std::nullopt;
 }
 
 std::filesystem::path find_bundled_model() {

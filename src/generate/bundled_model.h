@@ -22,4 +22,8 @@ std::vector<std::filesystem::path> bundled_model_candidates();
 /// the bundled model is missing and where it was looked for.
 std::filesystem::path find_bundled_model();
 
+/// A file that ships in models/ beside the bundled model (e.g. the detector), looked for
+/// in the same places but $FACEGEN_MODEL; nullopt when it is in none of them.
+std::optional<std::filesystem::path> find_shipped_file(const std::string& file_name);
+
 }  // namespace facegen::generate

@@ -141,6 +141,7 @@ provenance::ImageProvenance Session::provenance_for(const Request& request) cons
     info.truncation_cutoff = request.truncation_cutoff;
     info.noise_mode = model::to_string(request.noise_mode);
     info.software_version = kVersion;
+    info.watermark = request.watermark;
     return info;
 }
 

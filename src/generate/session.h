@@ -31,6 +31,9 @@ struct Request {
     model::NoiseMode noise_mode = model::NoiseMode::Const;
     /// Images per forward pass; the images do not depend on it.
     int64_t batch = 8;
+    /// Label the images with the invisible watermark when they are encoded (the default;
+    /// provenance::ImageProvenance::watermark).
+    bool watermark = true;
 
     int64_t n_images() const;
 };

@@ -45,6 +45,10 @@ std::string lang_alt(const std::string& tag, const std::string& text) {
 
 }  // namespace
 
+WatermarkPayload watermark_payload_for(const ImageProvenance& info) {
+    return info.model_id.empty() ? watermark_payload(0) : payload_for_model(info.model_id);
+}
+
 std::string make_xmp_packet(const ImageProvenance& info) {
     std::ostringstream xmp;
     xmp << "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
@@ -81,6 +85,7 @@ std::vector<core::PngText> png_text_for(const ImageProvenance& info) {
                      info.truncation_cutoff ? std::to_string(*info.truncation_cutoff) : std::string("none")});
     texts.push_back({"facegen:noise_mode", info.noise_mode});
     texts.push_back({"facegen:version", info.software_version});
+    texts.push_back({"facegen:watermark", info.watermark ? to_string(watermark_payload_for(info)) : "none"});
     texts.push_back({"XML:com.adobe.xmp", make_xmp_packet(info), /*force_itxt=*/true});
     return texts;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/png_io.h"
+#include "provenance/watermark.h"
 
 namespace facegen::provenance {
 
@@ -26,7 +27,16 @@ struct ImageProvenance {
     std::string noise_mode;
     std::string software_version;           // facegen::kVersion
     std::optional<int64_t> n_images;        // for grids: how many images it shows
+    /// Embed the invisible watermark (watermark.h) carrying the model id when the image is
+    /// encoded (labelled_png.h). On unless asked otherwise (generate --no-watermark); images
+    /// under kWatermarkMinSide pixels a side cannot carry it and are labelled "none".
+    bool watermark = true;
 };
+
+/// The watermark payload an image of `info` carries: the first 32 bits of its model id, or
+/// prefix 0 when the model has no id yet (training previews). Throws facegen::Error naming
+/// a malformed model id.
+WatermarkPayload watermark_payload_for(const ImageProvenance& info);
 
 /// An XMP packet (RDF/XML) that labels the image AI-generated for readers such as
 /// exiftool: Iptc4xmpExt:DigitalSourceType = trainedAlgorithmicMedia, xmp:CreatorTool,
@@ -35,8 +45,9 @@ struct ImageProvenance {
 std::string make_xmp_packet(const ImageProvenance& info);
 
 /// PNG text chunks for a generated image: "Software", "Description", "Copyright"
-/// (licence), "facegen:*" keys (model id, seed, psi, cutoff, noise mode, version) and the
-/// XMP packet under "XML:com.adobe.xmp" (iTXt, uncompressed, as the XMP spec requires).
+/// (licence), "facegen:*" keys (model id, seed, psi, cutoff, noise mode, version, and
+/// "facegen:watermark": the payload the pixels carry, or "none") and the XMP packet under
+/// "XML:com.adobe.xmp" (iTXt, uncompressed, as the XMP spec requires).
 std::vector<core::PngText> png_text_for(const ImageProvenance& info);
 
 }  // namespace facegen::provenance

@@ -25,7 +25,14 @@ HttpResponse json_response(const json& value, int status = 200) {
     return response;
 }
 
-json provenance_json(const provenance::ImageProvenance& info) {
+/// The payload the encoded image's watermark carries, or "none" (image too small to mark).
+std::string watermark_text(const generate::GeneratedImage& image) {
+    const bool marked = image.provenance.watermark &&
+                        provenance::can_watermark(image.pixels.size(1), image.pixels.size(0), image.pixels.size(2));
+    return marked ? provenance::to_string(provenance::watermark_payload_for(image.provenance)) : "none";
+}
+
+json provenance_json(const provenance::ImageProvenance& info, const std::string& watermark) {
     json out = {
         {"ai_generated", true},
         {"digital_source_type", provenance::kDigitalSourceTypeTrainedAlgorithmic},
@@ -36,6 +43,7 @@ json provenance_json(const provenance::ImageProvenance& info) {
         {"truncation_cutoff", info.truncation_cutoff ? json(*info.truncation_cutoff) : json(nullptr)},
         {"noise_mode", info.noise_mode},
         {"software_version", info.software_version},
+        {"watermark", watermark},
     };
     if (info.seed) out["seed"] = *info.seed;
     if (info.latent_index) out["latent_index"] = *info.latent_index;
@@ -108,6 +116,7 @@ HttpResponse Api::face_png(const QueryParams& params) {
         {"X-Facegen-Seed", std::to_string(seed)},
         {"X-Facegen-Truncation-Psi", psi_text(image.provenance.truncation_psi)},
         {"X-Facegen-Model-Id", image.provenance.model_id},
+        {"X-Facegen-Watermark", watermark_text(image)},
     };
     return response;
 }
@@ -120,7 +129,7 @@ HttpResponse Api::generate(const std::string& body) {
     for (const generate::GeneratedImage& image : images) {
         json item = {
             {"png_base64", encode_base64(provenance::encode_labelled_png(image.pixels, image.provenance))},
-            {"provenance", provenance_json(image.provenance)},
+            {"provenance", provenance_json(image.provenance, watermark_text(image))},
         };
         if (image.provenance.seed) item["seed"] = *image.provenance.seed;
         if (image.provenance.latent_index) item["latent_index"] = *image.provenance.latent_index;

@@ -14,6 +14,7 @@
 #include "generate/numpy_rng.h"
 #include "core/png_io.h"
 #include "model/model_file.h"
+#include "provenance/watermark.h"
 #include "test_support.h"
 #include "tiny_model.h"
 
@@ -146,7 +147,8 @@ TEST_F(CliGenerateTest, RandomNoiseDiffersFromConstNoise) {
 }
 
 TEST_F(CliGenerateTest, GridTilesTheImages) {
-    const auto result = generate("--count 5 --out " + quote(dir_ / "out") + " --grid " + quote(dir_ / "grid.png"));
+    // Without the watermark, which marks the sheet as a whole (its pixels then differ).
+    const auto result = generate("--count 5 --no-watermark --out " + quote(dir_ / "out") + " --grid " + quote(dir_ / "grid.png"));
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(lines_of(result.out).back(), (dir_ / "grid.png").string());
     const core::PngImage grid = core::read_png(dir_ / "grid.png");
@@ -163,6 +165,15 @@ TEST_F(CliGenerateTest, GridTilesTheImages) {
     }
     // The empty last cell is black.
     EXPECT_EQ(grid.pixels[((16 + 15) * grid.width + 47) * 3], 0);
+    EXPECT_EQ(find_text(grid, "facegen:watermark")->text, "none");
+    // By default the sheet (48x32, large enough) carries the mark; the 16 px images cannot.
+    const auto marked = generate("--count 5 --out " + quote(dir_ / "marked") + " --grid " + quote(dir_ / "marked.png"));
+    ASSERT_EQ(marked.exit_code, 0) << marked.err;
+    const core::PngImage marked_grid = core::read_png(dir_ / "marked.png");
+    EXPECT_EQ(find_text(marked_grid, "facegen:watermark")->text,
+              provenance::to_string(provenance::payload_for_model(model_id_)));
+    EXPECT_TRUE(provenance::read_watermark(marked_grid.pixels.data(), marked_grid.width, marked_grid.height, 3).found);
+    EXPECT_EQ(find_text(core::read_png(dir_ / "marked" / "seed0004.png"), "facegen:watermark")->text, "none");
 }
 
 TEST_F(CliGenerateTest, GridOnlyIntoAFolderNotYetMade) {
@@ -346,6 +357,35 @@ TEST(CliBundledModel, GenerateWithoutModelUsesTheBundledModel) {
     for (uint8_t v : image.pixels) mean += v, square += double(v) * v;
     mean /= double(image.pixels.size());
     EXPECT_GT(std::sqrt(square / double(image.pixels.size()) - mean * mean), 10.0);
+    // The invisible watermark is on by default and carries the model id's first 32 bits.
+    const provenance::WatermarkReading mark =
+        provenance::read_watermark(image.pixels.data(), image.width, image.height, image.channels);
+    ASSERT_TRUE(mark.found);
+    const provenance::WatermarkPayload expected = provenance::payload_for_model(card["model_id"].get<std::string>());
+    EXPECT_EQ(mark.payload, expected);
+    EXPECT_EQ(find_text(image, "facegen:watermark")->text, provenance::to_string(expected));
+}
+
+TEST(CliBundledModel, NoWatermarkLeavesTheMarkOutOnly) {
+    const fs::path bundled = test::source_dir() / "models" / "facegen-default.safetensors";
+    if (!fs::exists(bundled)) GTEST_SKIP() << bundled << " not in this checkout";
+    test::TempDir dir;
+    const std::string generate = quote(test::facegen_binary()) + " generate --model " + quote(bundled) + " --seeds 5 --threads 2";
+    const auto marked = test::run_command(generate + " --out " + quote(dir / "marked"));
+    const auto plain = test::run_command(generate + " --no-watermark --out " + quote(dir / "plain"));
+    ASSERT_EQ(marked.exit_code, 0) << marked.err;
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    const core::PngImage a = core::read_png(dir / "marked" / "seed0005.png");
+    const core::PngImage b = core::read_png(dir / "plain" / "seed0005.png");
+    EXPECT_FALSE(provenance::read_watermark(b.pixels.data(), b.width, b.height, b.channels).found);
+    EXPECT_EQ(find_text(b, "facegen:watermark")->text, "none");
+    // The same face, with the metadata labels still there; only the mark differs.
+    EXPECT_NE(find_text(b, "XML:com.adobe.xmp"), nullptr);
+    ASSERT_EQ(a.pixels.size(), b.pixels.size());
+    EXPECT_NE(a.pixels, b.pixels);
+    double square = 0;
+    for (size_t i = 0; i < a.pixels.size(); ++i) square += std::pow(double(a.pixels[i]) - double(b.pixels[i]), 2);
+    EXPECT_GT(10.0 * std::log10(255.0 * 255.0 / (square / double(a.pixels.size()))), 30.0);
 }
 
 TEST(CliBundledModel, ModelVariableNamingNoFileIsAClearError) {

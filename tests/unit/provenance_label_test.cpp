@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "core/png_io.h"
 #include "provenance/image_provenance.h"
 #include "provenance/labelled_png.h"
+#include "provenance/watermark.h"
 #include "test_support.h"
 
 namespace facegen::provenance {
@@ -36,6 +39,19 @@ protected:
     }
     static torch::Tensor gradient_pixels(int64_t h, int64_t w, int64_t c) {
         return torch::arange(h * w * c, torch::kInt64).remainder(256).to(torch::kUInt8).reshape({h, w, c});
+    }
+    /// A smooth picture with some texture, the kind of image a watermark is made for.
+    static torch::Tensor picture(int64_t h, int64_t w) {
+        const auto y = torch::linspace(0, 1, h).view({h, 1, 1});
+        const auto x = torch::linspace(0, 1, w).view({1, w, 1});
+        const auto c = torch::tensor({0.9, 0.7, 0.6}).view({1, 1, 3});
+        const auto value = 120 + 60 * c * torch::sin(6.0 * x + 3.0 * y) + 40 * torch::cos(11.0 * x * y) * c;
+        return value.round().clamp(0, 255).to(torch::kUInt8);
+    }
+    static torch::Tensor read_pixels(const core::PngImage& image) {
+        return torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, image.channels},
+                                torch::kUInt8)
+            .clone();
     }
     test::TempDir dir_;
 };
@@ -87,10 +103,74 @@ TEST_F(ProvenanceLabelTest, GridDescriptionCountsImages) {
     EXPECT_NE(find_text(image, "Description")->text.find("Grid of AI-generated images"), std::string::npos);
 }
 
-TEST_F(ProvenanceLabelTest, SameInputGivesSameBytesAndPixelsSurvive) {
+TEST_F(ProvenanceLabelTest, SameInputGivesSameBytes) {
+    const torch::Tensor pixels = picture(64, 64);
+    EXPECT_EQ(encode_labelled_png(pixels, sample_provenance()), encode_labelled_png(pixels, sample_provenance()));
+}
+
+TEST_F(ProvenanceLabelTest, WatermarkIsInThePixelsAndNamedInTheText) {
+    const torch::Tensor pixels = picture(64, 48);
+    const torch::Tensor before = pixels.clone();
+    const ImageProvenance info = sample_provenance();
+    write_labelled_png(dir_ / "w.png", pixels, info);
+    EXPECT_TRUE(pixels.equal(before)) << "the caller's pixels must not change";
+    const core::PngImage image = core::read_png(dir_ / "w.png");
+    const WatermarkReading reading = read_watermark(image.pixels.data(), image.width, image.height, image.channels);
+    ASSERT_TRUE(reading.found);
+    EXPECT_EQ(reading.payload, payload_for_model(info.model_id));
+    ASSERT_NE(find_text(image, "facegen:watermark"), nullptr);
+    EXPECT_EQ(find_text(image, "facegen:watermark")->text, to_string(payload_for_model(info.model_id)));
+    EXPECT_TRUE(read_pixels(image).equal(labelled_pixels(pixels, info)));
+    // Invisible: the mark changes the picture by far less than a visible edit would.
+    const double mse = (read_pixels(image).to(torch::kFloat64) - pixels.to(torch::kFloat64)).pow(2).mean().item<double>();
+    EXPECT_GT(mse, 0.0);
+    EXPECT_GT(10.0 * std::log10(255.0 * 255.0 / mse), 32.0);
+}
+
+TEST_F(ProvenanceLabelTest, NoWatermarkWhenAskedKeepsThePixelsExactly) {
+    ImageProvenance info = sample_provenance();
+    info.watermark = false;
+    const torch::Tensor pixels = picture(64, 64);
+    write_labelled_png(dir_ / "n.png", pixels, info);
+    const core::PngImage image = core::read_png(dir_ / "n.png");
+    EXPECT_TRUE(read_pixels(image).equal(pixels));
+    EXPECT_EQ(find_text(image, "facegen:watermark")->text, "none");
+    EXPECT_FALSE(read_watermark(image.pixels.data(), image.width, image.height, image.channels).found);
+}
+
+TEST_F(ProvenanceLabelTest, ImagesTooSmallToMarkSayNone) {
+    const torch::Tensor pixels = picture(16, kWatermarkMinSide);
+    EXPECT_FALSE(can_watermark(kWatermarkMinSide, 16, 3));
+    EXPECT_TRUE(can_watermark(kWatermarkMinSide, kWatermarkMinSide, 3));
+    write_labelled_png(dir_ / "s.png", pixels, sample_provenance());
+    const core::PngImage image = core::read_png(dir_ / "s.png");
+    EXPECT_TRUE(read_pixels(image).equal(pixels));
+    EXPECT_EQ(find_text(image, "facegen:watermark")->text, "none");
+}
+
+TEST_F(ProvenanceLabelTest, ImagesOfAModelWithoutIdCarryPrefixZero) {
+    ImageProvenance info = sample_provenance();
+    info.model_id.clear();  // training previews: the model has no id before it is saved
+    write_labelled_png(dir_ / "z.png", picture(64, 64), info);
+    const core::PngImage image = core::read_png(dir_ / "z.png");
+    const WatermarkReading reading = read_watermark(image.pixels.data(), image.width, image.height, image.channels);
+    ASSERT_TRUE(reading.found);
+    EXPECT_EQ(reading.payload.model_prefix(), 0u);
+}
+
+TEST_F(ProvenanceLabelTest, MalformedModelIdIsNamed) {
+    ImageProvenance info = sample_provenance();
+    info.model_id = "not-hex";
+    try {
+        encode_labelled_png(picture(64, 64), info);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not-hex"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(ProvenanceLabelTest, PixelsSurviveWithoutWatermark) {
     const torch::Tensor pixels = gradient_pixels(8, 6, 3);
-    const std::string a = encode_labelled_png(pixels, sample_provenance());
-    EXPECT_EQ(a, encode_labelled_png(pixels, sample_provenance()));
     write_labelled_png(dir_ / "p.png", pixels, sample_provenance());
     const core::PngImage image = core::read_png(dir_ / "p.png");
     EXPECT_EQ(image.width, 6);
