@@ -20,6 +20,9 @@ void add_metrics_command(CLI::App& app);
 #ifdef FACEGEN_HAVE_DATASET
 void add_dataset_command(CLI::App& app);
 #endif
+#ifdef FACEGEN_HAVE_DETECT
+void add_detect_command(CLI::App& app);  // `detect` and `detect train`
+#endif
 #ifdef FACEGEN_HAVE_SERVE
 void add_serve_command(CLI::App& app);
 #endif

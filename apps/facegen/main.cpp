@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
 #ifdef FACEGEN_HAVE_DATASET
     facegen::app::add_dataset_command(app);
 #endif
+#ifdef FACEGEN_HAVE_DETECT
+    facegen::app::add_detect_command(app);
+#endif
 #ifdef FACEGEN_HAVE_SERVE
     facegen::app::add_serve_command(app);
 #endif

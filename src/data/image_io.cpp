@@ -84,6 +84,12 @@ bool decode_jpeg_raw(const std::string& bytes, std::vector<uint8_t>& pixels, int
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
     jpeg_read_header(&cinfo, TRUE);
+    if (static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height > kMaxDecodedPixels) {
+        std::snprintf(error, JMSG_LENGTH_MAX, "JPEG of %ux%u is too large (more than %llu pixels)", cinfo.image_width,
+                      cinfo.image_height, static_cast<unsigned long long>(kMaxDecodedPixels));
+        jpeg_destroy_decompress(&cinfo);
+        return false;
+    }
     space = cinfo.jpeg_color_space;
     adobe = cinfo.saw_Adobe_marker;
     if (space == JCS_CMYK || space == JCS_YCCK) {
@@ -112,7 +118,9 @@ DecodedImage decode_jpeg(const std::string& bytes, const std::string& name) {
     bool adobe = false;
     char error[JMSG_LENGTH_MAX] = {0};
     if (!decode_jpeg_raw(bytes, raw, width, height, components, space, adobe, error)) {
-        throw make_error("decode '", name, "' failed: broken JPEG (", error, ")");
+        const std::string reason = error;
+        if (reason.find("too large") != std::string::npos) throw make_error("decode '", name, "' failed: ", reason);
+        throw make_error("decode '", name, "' failed: broken JPEG (", reason, ")");
     }
     DecodedImage out;
     out.format = ImageFormat::kJPEG;
@@ -151,9 +159,10 @@ DecodedImage decode_png(const std::string& bytes, const std::string& name) {
     if (png.format & PNG_FORMAT_FLAG_COLORMAP) out.notes.push_back("palette");
     if (!(png.format & PNG_FORMAT_FLAG_COLOR)) out.notes.push_back("grayscale");
     if (png.format & PNG_FORMAT_FLAG_LINEAR) out.notes.push_back("16-bit");
-    if (static_cast<uint64_t>(png.width) * png.height > (1ULL << 28)) {
+    if (static_cast<uint64_t>(png.width) * png.height > kMaxDecodedPixels) {
         png_image_free(&png);
-        throw make_error("decode '", name, "' failed: PNG of ", png.width, "x", png.height, " is too large");
+        throw make_error("decode '", name, "' failed: PNG of ", png.width, "x", png.height, " is too large (more than ",
+                         kMaxDecodedPixels, " pixels)");
     }
     png.format = PNG_FORMAT_RGB;
     RgbImage image(png.width, png.height);
@@ -173,6 +182,10 @@ DecodedImage decode_webp(const std::string& bytes, const std::string& name) {
     WebPBitstreamFeatures features;
     if (WebPGetFeatures(data, bytes.size(), &features) != VP8_STATUS_OK) {
         throw make_error("decode '", name, "' failed: broken WebP header");
+    }
+    if (static_cast<uint64_t>(features.width) * static_cast<uint64_t>(features.height) > kMaxDecodedPixels) {
+        throw make_error("decode '", name, "' failed: WebP of ", features.width, "x", features.height,
+                         " is too large (more than ", kMaxDecodedPixels, " pixels)");
     }
     uint8_t* rgba = WebPDecodeRGBA(data, bytes.size(), &width, &height);
     if (rgba == nullptr) throw make_error("decode '", name, "' failed: broken WebP data");

@@ -31,6 +31,10 @@ struct DecodedImage {
     std::vector<std::string> notes;    // conversions applied: "cmyk", "grayscale", "16-bit", "alpha", "palette"
 };
 
+/// Largest image decode_image accepts (~800 MB as RGB), checked from the header before any
+/// pixel memory is taken, so a small file claiming a huge image cannot exhaust memory.
+inline constexpr uint64_t kMaxDecodedPixels = 1ULL << 28;
+
 /// Decodes JPEG (RGB, grayscale, CMYK/YCCK incl. Adobe-inverted), PNG (any bit depth,
 /// palette, grayscale, alpha: composited on white) and WebP into 8-bit RGB, applying the
 /// EXIF orientation of JPEGs. Throws facegen::Error "decode '<name>' failed: <reason>" for

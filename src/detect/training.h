@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "detect/augment.h"
+#include "detect/detector.h"
+
+// `facegen detect train`: a detector trained on real faces (a packed dataset, the same
+// alignment as the generators' training data, so framing gives nothing away) against faces
+// of several generators, then calibrated and measured on images it never saw, including
+// one generator held out of training entirely.
+namespace facegen::detect {
+
+/// A generator whose faces are "generated" examples: a model file at one truncation psi.
+struct FakeSource {
+    std::string name;
+    std::filesystem::path model;
+    double truncation_psi = 1.0;
+};
+
+/// Parses "NAME=MODEL" or "NAME=MODEL@PSI". Throws facegen::Error naming the text.
+FakeSource parse_fake_source(const std::string& text);
+
+struct DetectorTrainingOptions {
+    std::filesystem::path real_dataset;  // packed dataset: train split to learn, val split to measure
+    std::vector<FakeSource> fakes;
+    /// Names of fake sources kept out of training and only measured (may be empty).
+    std::vector<std::string> held_out;
+    int64_t train_per_source = 3000;  // generated training images per training source
+    int64_t real_train = 0;           // real training images; 0 = as many as all training fakes
+    int64_t eval_per_source = 400;    // generated images per source to calibrate and measure
+    int64_t steps = 1500;
+    int64_t batch = 64;
+    double learning_rate = 1e-3;
+    DetectorNetOptions net;
+    AugmentOptions augment;
+    uint64_t seed = 0;
+
+    /// Throws facegen::Error naming the first bad value.
+    void validate() const;
+};
+
+struct TrainingProgress {
+    std::string stage;  // "reading real faces", "generating <name>", "training", "measuring"
+    int64_t done = 0;
+    int64_t total = 0;
+    double loss = 0;    // training: running mean of the last steps
+};
+
+/// Trains, calibrates (Platt scaling on half of the held-out images) and measures (on the
+/// other half: clean, JPEG 75, half size and back; per source, held-out generators apart).
+/// The returned detector's info().report_json holds every figure.
+Detector train_detector(const DetectorTrainingOptions& options,
+                        const std::function<void(const TrainingProgress&)>& on_progress = {});
+
+}  // namespace facegen::detect

@@ -1,0 +1,16 @@
+# Detection (src/detect): calibration figures, augmentations, the detector file, verdicts on
+# labelled, re-saved and broken images, a toy training that must learn. Under a minute.
+if(TARGET facegen_detect)
+  facegen_add_test(NAME detect_unit_tests
+    SOURCES unit/detect_calibration_test.cpp
+            unit/detect_test.cpp
+    LIBS facegen_detect facegen_data_tools
+    LABELS unit)
+endif()
+if(TARGET facegen_detect AND TARGET facegen)
+  facegen_add_test(NAME detect_cli_tests
+    SOURCES integration/detect_cli_test.cpp
+    LIBS facegen_data_tools
+    LABELS integration)
+  add_dependencies(detect_cli_tests facegen)
+endif()
