@@ -12,7 +12,7 @@ if(TARGET facegen_serve AND TARGET facegen)
   # (see src/serve/CMakeLists.txt).
   facegen_add_test(NAME serve_api_tests
     SOURCES integration/serve_api_test.cpp
-    LIBS facegen_generate ${FACEGEN_HTTPLIB_LINK_LIBRARIES}
+    LIBS facegen_generate facegen_provenance ${FACEGEN_HTTPLIB_LINK_LIBRARIES}
     LABELS integration)
   set_source_files_properties(integration/serve_api_test.cpp PROPERTIES COMPILE_OPTIONS "${FACEGEN_HTTPLIB_CFLAGS}")
   add_dependencies(serve_api_tests facegen)

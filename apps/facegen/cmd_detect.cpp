@@ -153,6 +153,8 @@ void add_detect_command(CLI::App& app) {
     CLI::App* train_cmd = cmd->add_subcommand("train", "Train, calibrate and measure a detector");
     train_cmd->add_option("--real", train->real, "Packed dataset of real faces (train split learns, val split measures)")
         ->required();
+    train_cmd->add_option("--real-measure-only", train->options.real_measure_only,
+                          "Other packed datasets of real faces, only measured (false positives on unseen photos)");
     train_cmd->add_option("--fake", train->fakes, "Generator as NAME=MODEL[@PSI]; repeat for several")->required();
     train_cmd->add_option("--hold-out", train->held_out, "NAME of a --fake kept out of training, only measured");
     train_cmd->add_option("--out", train->out, "Detector file to write (.safetensors)")->required();

@@ -23,6 +23,8 @@ struct ServeParams {
     std::string device = "cpu";
     int read_timeout_s = 5;
     int http_threads = 0;         // 0 = queue + max-batch + 8
+    std::string detector;         // "" = $FACEGEN_DETECTOR or the shipped detector
+    bool no_detector = false;
 
     void validate() const {
         if (port < 0 || port > 65535) throw make_error("bad --port ", port, ": expected 0 (any free port)..65535");
@@ -39,6 +41,7 @@ struct ServeParams {
             throw make_error("bad --http-threads ", http_threads, ": expected 0 (auto)..10000");
         }
         if (host.empty()) throw make_error("bad --host '': expected an address such as 127.0.0.1");
+        if (no_detector && !detector.empty()) throw make_error("give --detector or --no-detector, not both");
     }
 
     std::string to_string() const {
@@ -70,6 +73,8 @@ void run_serve(const ServeParams& params) {
     options.batcher.cpu_threads = params.threads;
     options.read_timeout_s = params.read_timeout_s;
     options.http_threads = params.http_threads;
+    options.detector = params.detector;
+    options.no_detector = params.no_detector;
     core::set_cpu_threads(params.threads);
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
 
@@ -113,6 +118,9 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--read-timeout-s", params->read_timeout_s,
                     "Seconds a connection may stay silent before it is closed")
         ->capture_default_str();
+    cmd->add_option("--detector", params->detector,
+                    "Detector for POST /v1/detect; default: $FACEGEN_DETECTOR, else the shipped one");
+    cmd->add_flag("--no-detector", params->no_detector, "POST /v1/detect judges by metadata label and watermark only");
     cmd->add_option("--http-threads", params->http_threads,
                     "Connections answered at once (0 = queue + max-batch + 8)")
         ->capture_default_str();

@@ -22,16 +22,16 @@ using Clock = std::chrono::steady_clock;
 constexpr uint32_t kEvalSeedBase = 2'000'000'000u;
 
 /// Images as uint8 [N, H, W, 3] (NHWC, what the augmentations take).
-torch::Tensor read_real_faces(const DetectorTrainingOptions& options, const std::string& split, int64_t max_images,
-                              const std::function<void(const TrainingProgress&)>& report) {
+torch::Tensor read_real_faces(const std::filesystem::path& dataset, const std::string& split, int64_t max_images,
+                              uint64_t seed, const std::function<void(const TrainingProgress&)>& report) {
     metrics::DatasetImagesOptions select;
     select.split = split;
     select.max_images = max_images;
-    select.seed = options.seed;
-    const metrics::ImageSet set = metrics::dataset_images(options.real_dataset, select);
-    if (set.channels != 3) throw make_error("real dataset '", options.real_dataset.string(), "' is not RGB");
+    select.seed = seed;
+    const metrics::ImageSet set = metrics::dataset_images(dataset, select);
+    if (set.channels != 3) throw make_error("real dataset '", dataset.string(), "' is not RGB");
     if (set.resolution < kDetectorInputSide) {
-        throw make_error("real dataset '", options.real_dataset.string(), "' is ", set.resolution,
+        throw make_error("real dataset '", dataset.string(), "' is ", set.resolution,
                          " px; the detector reads at least ", kDetectorInputSide);
     }
     torch::Tensor out = torch::empty({set.n_images, set.resolution, set.resolution, 3}, torch::kUInt8);
@@ -144,6 +144,9 @@ FakeSource parse_fake_source(const std::string& text) {
 void DetectorTrainingOptions::validate() const {
     if (real_dataset.empty()) throw make_error("detector training: no real dataset");
     if (fakes.empty()) throw make_error("detector training: no fake sources");
+    for (const auto& dataset : real_measure_only) {
+        if (!std::filesystem::is_directory(dataset)) throw make_error("real dataset '", dataset.string(), "' is not a folder");
+    }
     std::map<std::string, int> names;
     for (const FakeSource& fake : fakes) {
         if (++names[fake.name] > 1) throw make_error("detector training: fake source name '", fake.name, "' given twice");
@@ -181,8 +184,8 @@ Detector train_detector(const DetectorTrainingOptions& options,
         train_fakes.push_back(generate_faces(source, 0, options.train_per_source, on_progress));
     }
     const int64_t n_train_fakes = options.train_per_source * static_cast<int64_t>(train_fakes.size());
-    const torch::Tensor train_reals =
-        read_real_faces(options, "train", options.real_train ? options.real_train : n_train_fakes, on_progress);
+    const torch::Tensor train_reals = read_real_faces(
+        options.real_dataset, "train", options.real_train ? options.real_train : n_train_fakes, options.seed, on_progress);
 
     // Training: half real, half generated (a training source at random) in every batch.
     torch::manual_seed(options.seed);
@@ -223,13 +226,18 @@ Detector train_detector(const DetectorTrainingOptions& options,
 
     // Measuring: the real validation split and new seeds of every source (held-out ones
     // too); even rows calibrate, odd rows are the test set.
-    const torch::Tensor eval_reals = read_real_faces(options, "val", 0, on_progress);
+    const torch::Tensor eval_reals = read_real_faces(options.real_dataset, "val", 0, options.seed, on_progress);
+    std::vector<torch::Tensor> other_reals;
+    for (const auto& dataset : options.real_measure_only) {
+        other_reals.push_back(read_real_faces(dataset, "all", 0, options.seed, on_progress));
+    }
     std::vector<torch::Tensor> eval_fakes;
     for (const FakeSource& source : options.fakes) {
         eval_fakes.push_back(generate_faces(source, kEvalSeedBase, options.eval_per_source, on_progress));
     }
     const std::vector<std::string> conditions = {"clean", "jpeg75", "resize_half"};
     std::map<std::string, std::vector<double>> real_logits;                      // condition -> test logits
+    std::map<std::string, std::vector<std::vector<double>>> other_real_logits;   // condition -> set -> logits
     std::map<std::string, std::map<std::string, std::vector<double>>> fake_logits;  // condition -> source -> logits
     std::vector<double> calibration_scores;
     std::vector<int> calibration_labels;
@@ -252,6 +260,7 @@ Detector train_detector(const DetectorTrainingOptions& options,
             if (!is_held_out(options.fakes[s])) append(calibration_scores, calibration_labels, score(half(fakes, 0)), 1);
             fake_logits[condition][options.fakes[s].name] = score(half(fakes, 1));
         }
+        for (const torch::Tensor& others : other_reals) other_real_logits[condition].push_back(score(attacked(others, condition)));
     }
     // One calibration for the mix of clean and re-saved images users will bring.
     const Calibration calibration = fit_platt(calibration_scores, calibration_labels);
@@ -292,6 +301,12 @@ Detector train_detector(const DetectorTrainingOptions& options,
         report["test"][condition]["training_generators"] =
             versus_real(real_logits[condition], training_fakes, calibration, threshold);
         report["test"][condition]["per_source"] = per_source;
+        for (size_t i = 0; i < options.real_measure_only.size(); ++i) {
+            const std::vector<double>& logits = other_real_logits[condition][i];
+            report["test"][condition]["other_real"][options.real_measure_only[i].filename().string()] = {
+                {"real_flagged", share_at_or_above(probabilities_of(calibration, logits), threshold)},
+                {"n_real", logits.size()}};
+        }
     }
     report["speed"] = {{"images_per_s", inference_seconds > 0 ? inference_images / inference_seconds : 0.0},
                        {"threads", torch::get_num_threads()}};

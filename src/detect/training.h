@@ -27,6 +27,9 @@ FakeSource parse_fake_source(const std::string& text);
 
 struct DetectorTrainingOptions {
     std::filesystem::path real_dataset;  // packed dataset: train split to learn, val split to measure
+    /// Other real faces, only measured (all their images): photos of another source must
+    /// not be flagged just for looking unlike the training photos.
+    std::vector<std::filesystem::path> real_measure_only;
     std::vector<FakeSource> fakes;
     /// Names of fake sources kept out of training and only measured (may be empty).
     std::vector<std::string> held_out;

@@ -173,6 +173,7 @@ HttpResponse Api::models() const {
           {"max_psi", limits_.max_psi},
           {"max_batch", batcher_.options().max_batch},
           {"max_queue", batcher_.options().max_queue}}},
+        {"detection", detection_ ? json(*detection_) : json(nullptr)},
     });
 }
 

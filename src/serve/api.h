@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -33,6 +34,7 @@ inline constexpr Route kRoutes[] = {
     {"GET", "/"},
     {"GET", "/v1/face.png"},
     {"POST", "/v1/generate"},
+    {"POST", "/v1/detect"},
     {"GET", "/v1/models"},
     {"GET", "/v1/openapi.json"},
     {"GET", "/healthz"},
@@ -58,6 +60,8 @@ public:
     HttpResponse metrics() const;
 
     const RequestLimits& limits() const { return limits_; }
+    /// Says in GET /v1/models that POST /v1/detect answers, and with what evidence.
+    void set_detection(std::string description) { detection_ = std::move(description); }
 
 private:
     std::vector<generate::GeneratedImage> run(generate::Request request);
@@ -66,6 +70,7 @@ private:
     Batcher& batcher_;
     Metrics& metrics_;
     RequestLimits limits_;
+    std::optional<std::string> detection_;  // absent: built without detection
     std::mutex random_mutex_;
     std::mt19937 random_;
 };

@@ -15,6 +15,9 @@
 #include <thread>
 
 #include "serve/api.h"
+#ifdef FACEGEN_SERVE_DETECT
+#include "serve/detect_route.h"
+#endif
 #include "serve/metrics.h"
 
 namespace facegen::serve {
@@ -109,6 +112,11 @@ struct Server::Impl {
           batcher(generate::Session(options.model, options.device), options.batcher,
                   [this](int64_t n_images, double seconds) { metrics.observe_batch(n_images, seconds); }),
           api(batcher, metrics, options.limits) {
+#ifdef FACEGEN_SERVE_DETECT
+        DetectRoute route = make_detect_route(options.detector, options.no_detector);
+        detect = std::move(route.handle);
+        api.set_detection(route.description);
+#endif
         configure();
         add_routes();
     }
@@ -120,6 +128,8 @@ struct Server::Impl {
     Metrics metrics;
     Batcher batcher;
     Api api;
+    /// POST /v1/detect; empty when facegen was built without src/detect.
+    std::function<HttpResponse(const std::string& body)> detect;
     httplib::Server http;
     int port = -1;
 };
@@ -180,6 +190,12 @@ void Server::Impl::add_routes() {
     });
     http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) {
         answer(res, [&] { return api.generate(req.body); });
+    });
+    http.Post("/v1/detect", [this](const httplib::Request& req, httplib::Response& res) {
+        answer(res, [&] {
+            if (!detect) return error_response(501, "this facegen was built without detection (src/detect)");
+            return detect(req.body);
+        });
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
         answer(res, [&] { return api.models(); });

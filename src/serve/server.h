@@ -30,6 +30,10 @@ struct ServerOptions {
     /// Largest request body. Default: 8 MiB, room for 64 ws latents of an 18-layer,
     /// 512-wide model written as JSON.
     size_t max_body_bytes = size_t{8} << 20;
+    /// Detector for POST /v1/detect; empty = $FACEGEN_DETECTOR or the shipped one.
+    std::filesystem::path detector;
+    /// Judge uploads by metadata label and watermark only.
+    bool no_detector = false;
     /// Connections answered at once; each holds a thread while it waits for its images.
     /// 0 = max_queue + max_batch + 8, enough to fill the queue and still answer /healthz.
     int http_threads = 0;

@@ -105,6 +105,22 @@ try {
   }, download.href);
   check(labelled, "the downloaded PNG carries no AI-generated label");
 
+  // The detection panel judges the face shown: generated, with the watermark among its reasons.
+  if (await page.$eval("#detect-panel", (panel) => !panel.hidden)) {
+    await page.click("#check-face");
+    await page.waitForFunction(() => ["generated", "no sign of generation", "error"].includes(
+      document.getElementById("detect-verdict").dataset.verdict), { timeout });
+    const detection = await page.evaluate(() => ({
+      verdict: document.getElementById("detect-verdict").dataset.verdict,
+      reasons: [...document.querySelectorAll("#detect-reasons li")].map((li) => li.textContent),
+    }));
+    check(detection.verdict === "generated", `the detection panel said ${detection.verdict} of a generated face`);
+    check(detection.reasons.some((r) => r.includes("watermark")), "the detection panel gave no watermark reason");
+    summary.detection = detection;
+  } else {
+    summary.detection = "not built";
+  }
+
   const permalink = await page.$eval("#permalink", (a) => a.href);
   check(permalink.includes(`seed=${moved.seed}`), `permalink ${permalink} does not name seed ${moved.seed}`);
   await page.goto(permalink, { waitUntil: "load", timeout });

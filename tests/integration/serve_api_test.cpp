@@ -24,6 +24,7 @@
 #include "generate/numpy_rng.h"
 #include "model/generator.h"
 #include "model/model_file.h"
+#include "provenance/labelled_png.h"
 #include "serve_process.h"
 #include "test_support.h"
 #include "tiny_model.h"
@@ -217,11 +218,50 @@ TEST_F(ServeApiTest, OpenApiDocumentsEveryRoute) {
     EXPECT_EQ(document["openapi"].get<std::string>().substr(0, 2), "3.");
     const std::vector<std::pair<std::string, std::string>> routes = {
         {"/", "get"},         {"/v1/face.png", "get"},     {"/v1/generate", "post"}, {"/v1/models", "get"},
-        {"/healthz", "get"},  {"/v1/openapi.json", "get"}, {"/metrics", "get"},
+        {"/healthz", "get"},  {"/v1/openapi.json", "get"}, {"/metrics", "get"},      {"/v1/detect", "post"},
     };
     for (const auto& [path, method] : routes) {
         EXPECT_TRUE(document["paths"].contains(path) && document["paths"][path].contains(method)) << method << " " << path;
     }
+}
+
+// POST /v1/detect judges an upload: a labelled, watermarked 64 px PNG (the tiny model's
+// 16 px faces are too small to mark), then broken uploads.
+TEST_F(ServeApiTest, DetectJudgesAnUploadOrSaysWhatIsWrong) {
+    const auto models = client()->Get("/v1/models");
+    ASSERT_TRUE(models);
+    const json description = json::parse(models->body)["detection"];
+    if (description.is_null()) {
+        const auto result = client()->Post("/v1/detect", "x", "application/octet-stream");
+        ASSERT_TRUE(result);
+        EXPECT_EQ(result->status, 501);
+        GTEST_SKIP() << "built without detection";
+    }
+    EXPECT_NE(description.get<std::string>().find("watermark"), std::string::npos);
+    const auto ramp = torch::linspace(40, 200, 64).view({1, 64, 1}).expand({64, 64, 3});
+    const torch::Tensor pixels = (ramp + torch::linspace(0, 30, 64).view({64, 1, 1})).round().to(torch::kUInt8);
+    provenance::ImageProvenance info;
+    info.model_id = model_id_;
+    info.software_version = "test";
+    const std::string png = provenance::encode_labelled_png(pixels, info);
+    const auto judged = client()->Post("/v1/detect", png, "image/png");
+    ASSERT_TRUE(judged);
+    ASSERT_EQ(judged->status, 200) << judged->body;
+    const json verdict = json::parse(judged->body);
+    EXPECT_EQ(verdict["verdict"], "generated");
+    EXPECT_TRUE(verdict["watermark"]["found"].get<bool>());
+    EXPECT_EQ(verdict["watermark"]["model_prefix"], model_id_.substr(0, 8));
+    EXPECT_TRUE(verdict["metadata_label"]["found"].get<bool>());
+
+    expect_json_error(client()->Post("/v1/detect", "", "application/octet-stream"), 400, "no image", "empty body");
+    expect_json_error(client()->Post("/v1/detect", "not an image", "application/octet-stream"), 400, "not an image",
+                      "text body");
+    expect_json_error(client()->Post("/v1/detect", png.substr(0, png.size() / 2), "image/png"), 400, "broken PNG",
+                      "truncated PNG");
+    // The server still answers.
+    const auto health = client()->Get("/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
 }
 
 TEST_F(ServeApiTest, PageIsSelfContained) {
