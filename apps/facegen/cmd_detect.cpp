@@ -135,6 +135,31 @@ void run_detect_train(TrainParams params) {
     std::fprintf(stderr, "detect train: wrote %s\n", params.out.c_str());
 }
 
+struct MeasureParams {
+    std::string detector;
+    std::string real;
+    std::vector<std::string> real_measure_only;
+    std::vector<std::string> fakes;
+    std::vector<std::string> held_out;
+    int64_t eval_per_source = 400;
+    uint64_t seed = 0;
+    int threads = 0;
+};
+
+void run_detect_measure(const MeasureParams& params) {
+    detect::DetectorMeasureOptions options;
+    options.real_dataset = params.real;
+    for (const std::string& dataset : params.real_measure_only) options.real_measure_only.emplace_back(dataset);
+    for (const std::string& text : params.fakes) options.fakes.push_back(detect::parse_fake_source(text));
+    options.held_out = params.held_out;
+    options.eval_per_source = params.eval_per_source;
+    options.seed = params.seed;
+    core::set_cpu_threads(params.threads);
+    detect::Detector detector = detect::Detector::load(params.detector);
+    const nlohmann::json figures = detect::measure_detector(detector, options, /*calibrate=*/false);
+    std::printf("%s\n", figures.dump().c_str());
+}
+
 }  // namespace
 
 void add_detect_command(CLI::App& app) {
@@ -174,8 +199,23 @@ void add_detect_command(CLI::App& app) {
     train_cmd->add_option("--threads", train->threads, "CPU threads (0 = all cores)")->capture_default_str();
     train_cmd->callback([train] { run_detect_train(*train); });
 
-    cmd->callback([params, train_cmd] {
-        if (train_cmd->parsed()) return;
+    auto measure = std::make_shared<MeasureParams>();
+    CLI::App* measure_cmd =
+        cmd->add_subcommand("measure", "Measure a trained detector, with its stored calibration, on held-out faces");
+    measure_cmd->add_option("--detector", measure->detector, "Detector file")->required();
+    measure_cmd->add_option("--real", measure->real, "Packed dataset of real faces (its val split is measured)")
+        ->required();
+    measure_cmd->add_option("--real-measure-only", measure->real_measure_only, "Other packed datasets of real faces");
+    measure_cmd->add_option("--fake", measure->fakes, "Generator as NAME=MODEL[@PSI]; repeat for several")->required();
+    measure_cmd->add_option("--hold-out", measure->held_out, "NAME of a --fake left out of the training-generator figures");
+    measure_cmd->add_option("--eval-per-source", measure->eval_per_source, "Generated faces per source (half measured)")
+        ->capture_default_str();
+    measure_cmd->add_option("--seed", measure->seed, "Seed of the real-face subset")->capture_default_str();
+    measure_cmd->add_option("--threads", measure->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    measure_cmd->callback([measure] { run_detect_measure(*measure); });
+
+    cmd->callback([params, train_cmd, measure_cmd] {
+        if (train_cmd->parsed() || measure_cmd->parsed()) return;
         run_detect(*params);
     });
 }

@@ -97,6 +97,27 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels
     return (rank_sum_pos - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg);
 }
 
+double average_precision(const std::vector<double>& scores, const std::vector<int>& labels) {
+    check_sizes("average_precision", scores.size(), labels.size());
+    check_both_classes("average_precision", labels);
+    std::vector<size_t> order(scores.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return scores[i] > scores[j]; });
+    const double n_pos = static_cast<double>(std::count(labels.begin(), labels.end(), 1));
+    double true_positives = 0, seen = 0, ap = 0;
+    for (size_t i = 0; i < order.size();) {
+        // Images with equal scores are one threshold: counted together.
+        size_t j = i;
+        double group_positives = 0;
+        while (j < order.size() && scores[order[j]] == scores[order[i]]) group_positives += labels[order[j++]] == 1;
+        true_positives += group_positives;
+        seen += static_cast<double>(j - i);
+        ap += (group_positives / n_pos) * (true_positives / seen);
+        i = j;
+    }
+    return ap;
+}
+
 double accuracy_at(const std::vector<double>& probabilities, const std::vector<int>& labels, double threshold) {
     check_sizes("accuracy_at", probabilities.size(), labels.size());
     if (labels.empty()) return 0;

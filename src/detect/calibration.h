@@ -23,6 +23,11 @@ Calibration fit_platt(const std::vector<double>& logits, const std::vector<int>&
 /// Area under the ROC curve (ties count half). Throws facegen::Error when a class is missing.
 double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels);
 
+/// Average precision (area under the precision-recall curve, step-wise over distinct
+/// scores, as scikit-learn computes it): the figure CNNDetection reports. Throws
+/// facegen::Error when a class is missing.
+double average_precision(const std::vector<double>& scores, const std::vector<int>& labels);
+
 /// Share of correct verdicts, "generated" when probability >= threshold.
 double accuracy_at(const std::vector<double>& probabilities, const std::vector<int>& labels, double threshold);
 

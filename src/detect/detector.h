@@ -41,6 +41,11 @@ public:
     std::vector<double> logits(const torch::Tensor& images_nhwc);
     double probability(double logit) const { return info_.calibration.probability(logit); }
     const DetectorInfo& info() const { return info_; }
+    void set_calibration(Calibration calibration, double threshold) {
+        info_.calibration = calibration;
+        info_.threshold = threshold;
+    }
+    void set_report(std::string report_json) { info_.report_json = std::move(report_json); }
     DetectorNet& net() { return net_; }
 
 private:

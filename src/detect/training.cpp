@@ -107,6 +107,7 @@ json versus_real(const std::vector<double>& real_logits, const std::vector<doubl
     const double tpr = share_at_or_above(probabilities_of(calibration, fake_logits), threshold);
     const double fpr = share_at_or_above(probabilities_of(calibration, real_logits), threshold);
     return {{"auc", roc_auc(scores, labels)},
+            {"average_precision", average_precision(scores, labels)},
             {"accuracy", accuracy_at(probabilities, labels, threshold)},
             {"balanced_accuracy", (tpr + 1.0 - fpr) / 2.0},
             {"generated_flagged", tpr},
@@ -176,11 +177,9 @@ Detector train_detector(const DetectorTrainingOptions& options,
     };
 
     // Images: generated training faces per training source, real training faces as many.
-    std::vector<std::string> train_names;
     std::vector<torch::Tensor> train_fakes;
     for (const FakeSource& source : options.fakes) {
-        if (is_held_out(source)) continue;
-        train_names.push_back(source.name);
+        if (is_held_out(source)) continue;  // measured only, by measure_detector
         train_fakes.push_back(generate_faces(source, 0, options.train_per_source, on_progress));
     }
     const int64_t n_train_fakes = options.train_per_source * static_cast<int64_t>(train_fakes.size());
@@ -222,10 +221,51 @@ Detector train_detector(const DetectorTrainingOptions& options,
         }
     }
     const double train_seconds = std::chrono::duration<double>(Clock::now() - train_started).count();
-    Detector detector(net, DetectorInfo{options.net, {}, 0.5, "{}"});
 
-    // Measuring: the real validation split and new seeds of every source (held-out ones
-    // too); even rows calibrate, odd rows are the test set.
+    Detector detector(net, DetectorInfo{options.net, {}, 0.5, "{}"});
+    json report = measure_detector(detector, options.measure_options(), /*calibrate=*/true, on_progress);
+    report["trained"] = {{"steps", options.steps},
+                         {"batch", options.batch},
+                         {"learning_rate", options.learning_rate},
+                         {"width", options.net.width},
+                         {"seed", options.seed},
+                         {"final_loss", recent_loss},
+                         {"train_seconds", train_seconds},
+                         {"real_dataset", options.real_dataset.filename().string()},
+                         {"real_train_images", train_reals.size(0)},
+                         {"generated_train_images_per_source", options.train_per_source},
+                         {"augment",
+                          {{"flip", options.augment.flip},
+                           {"crop", options.augment.crop},
+                           {"colour", options.augment.colour},
+                           {"blur", options.augment.blur},
+                           {"resize", options.augment.resize},
+                           {"jpeg", options.augment.jpeg}}}};
+    report["total_seconds"] = std::chrono::duration<double>(Clock::now() - started).count();
+    detector.set_report(report.dump());
+    return detector;
+}
+
+DetectorMeasureOptions DetectorTrainingOptions::measure_options() const {
+    DetectorMeasureOptions out;
+    out.real_dataset = real_dataset;
+    out.real_measure_only = real_measure_only;
+    out.fakes = fakes;
+    out.held_out = held_out;
+    out.eval_per_source = eval_per_source;
+    out.seed = seed;
+    return out;
+}
+
+json measure_detector(Detector& detector, const DetectorMeasureOptions& options, bool calibrate,
+                      const std::function<void(const TrainingProgress&)>& on_progress) {
+    if (options.fakes.empty()) throw make_error("measuring a detector: no fake sources");
+    if (options.eval_per_source < 2) throw make_error("bad eval_per_source ", options.eval_per_source, ": expected 2 or more");
+    const auto is_held_out = [&](const FakeSource& source) {
+        return std::find(options.held_out.begin(), options.held_out.end(), source.name) != options.held_out.end();
+    };
+    // The real validation split and new seeds of every source (held-out ones too); even
+    // rows calibrate, odd rows are the test set.
     const torch::Tensor eval_reals = read_real_faces(options.real_dataset, "val", 0, options.seed, on_progress);
     std::vector<torch::Tensor> other_reals;
     for (const auto& dataset : options.real_measure_only) {
@@ -243,40 +283,44 @@ Detector train_detector(const DetectorTrainingOptions& options,
     std::vector<int> calibration_labels;
     double inference_seconds = 0;
     int64_t inference_images = 0;
+    const auto score = [&](const torch::Tensor& images) {
+        const auto t0 = Clock::now();
+        std::vector<double> logits = detector.logits(images);
+        inference_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        inference_images += images.size(0);
+        return logits;
+    };
     for (const std::string& condition : conditions) {
         if (on_progress) on_progress({"measuring " + condition, 0, 1, 0});
-        const auto score = [&](const torch::Tensor& images) {
-            const auto t0 = Clock::now();
-            std::vector<double> logits = detector.logits(images);
-            inference_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-            inference_images += images.size(0);
-            return logits;
-        };
         const torch::Tensor reals = attacked(eval_reals, condition);
-        append(calibration_scores, calibration_labels, score(half(reals, 0)), 0);
+        if (calibrate) append(calibration_scores, calibration_labels, score(half(reals, 0)), 0);
         real_logits[condition] = score(half(reals, 1));
         for (size_t s = 0; s < options.fakes.size(); ++s) {
             const torch::Tensor fakes = attacked(eval_fakes[s], condition);
-            if (!is_held_out(options.fakes[s])) append(calibration_scores, calibration_labels, score(half(fakes, 0)), 1);
+            if (calibrate && !is_held_out(options.fakes[s])) {
+                append(calibration_scores, calibration_labels, score(half(fakes, 0)), 1);
+            }
             fake_logits[condition][options.fakes[s].name] = score(half(fakes, 1));
         }
-        for (const torch::Tensor& others : other_reals) other_real_logits[condition].push_back(score(attacked(others, condition)));
+        for (const torch::Tensor& others : other_reals) {
+            other_real_logits[condition].push_back(score(attacked(others, condition)));
+        }
     }
-    // One calibration for the mix of clean and re-saved images users will bring.
-    const Calibration calibration = fit_platt(calibration_scores, calibration_labels);
-    const double threshold = 0.5;
-
     json report;
-    report["trained"] = {{"steps", options.steps},
-                         {"batch", options.batch},
-                         {"learning_rate", options.learning_rate},
-                         {"width", options.net.width},
-                         {"seed", options.seed},
-                         {"final_loss", recent_loss},
-                         {"train_seconds", train_seconds},
-                         {"real_dataset", options.real_dataset.filename().string()},
-                         {"real_train_images", train_reals.size(0)},
-                         {"generated_train_images_per_source", options.train_per_source}};
+    if (calibrate) {
+        // One calibration for the mix of clean and re-saved images users will bring.
+        detector.set_calibration(fit_platt(calibration_scores, calibration_labels), 0.5);
+        report["calibration"] = {{"method", "Platt scaling on half of the held-out images (clean, JPEG 75, half size)"},
+                                 {"n", calibration_scores.size()}};
+    } else {
+        report["calibration"] = {{"method", "as stored in the detector file"}};
+    }
+    const Calibration& calibration = detector.info().calibration;
+    const double threshold = detector.info().threshold;
+    report["calibration"]["scale"] = calibration.scale;
+    report["calibration"]["offset"] = calibration.offset;
+    report["calibration"]["threshold"] = threshold;
+
     json sources = json::array();
     for (const FakeSource& source : options.fakes) {
         sources.push_back({{"name", source.name},
@@ -285,11 +329,7 @@ Detector train_detector(const DetectorTrainingOptions& options,
                            {"held_out", is_held_out(source)}});
     }
     report["sources"] = sources;
-    report["calibration"] = {{"method", "Platt scaling on half of the held-out images (clean, JPEG 75, half size)"},
-                             {"scale", calibration.scale},
-                             {"offset", calibration.offset},
-                             {"threshold", threshold},
-                             {"n", calibration_scores.size()}};
+    report["real_test_images"] = real_logits["clean"].size();
     for (const std::string& condition : conditions) {
         std::vector<double> training_fakes;
         json per_source;
@@ -298,8 +338,10 @@ Detector train_detector(const DetectorTrainingOptions& options,
             per_source[source.name] = versus_real(real_logits[condition], logits, calibration, threshold);
             if (!is_held_out(source)) training_fakes.insert(training_fakes.end(), logits.begin(), logits.end());
         }
-        report["test"][condition]["training_generators"] =
-            versus_real(real_logits[condition], training_fakes, calibration, threshold);
+        if (!training_fakes.empty()) {
+            report["test"][condition]["training_generators"] =
+                versus_real(real_logits[condition], training_fakes, calibration, threshold);
+        }
         report["test"][condition]["per_source"] = per_source;
         for (size_t i = 0; i < options.real_measure_only.size(); ++i) {
             const std::vector<double>& logits = other_real_logits[condition][i];
@@ -309,9 +351,9 @@ Detector train_detector(const DetectorTrainingOptions& options,
         }
     }
     report["speed"] = {{"images_per_s", inference_seconds > 0 ? inference_images / inference_seconds : 0.0},
+                       {"batch", 64},
                        {"threads", torch::get_num_threads()}};
-    report["total_seconds"] = std::chrono::duration<double>(Clock::now() - started).count();
-    return Detector(net, DetectorInfo{options.net, calibration, threshold, report.dump()});
+    return report;
 }
 
 }  // namespace facegen::detect

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -25,6 +27,16 @@ struct FakeSource {
 /// Parses "NAME=MODEL" or "NAME=MODEL@PSI". Throws facegen::Error naming the text.
 FakeSource parse_fake_source(const std::string& text);
 
+/// What a detector is measured on (measure_detector).
+struct DetectorMeasureOptions {
+    std::filesystem::path real_dataset;  // its val split is measured
+    std::vector<std::filesystem::path> real_measure_only;
+    std::vector<FakeSource> fakes;
+    std::vector<std::string> held_out;  // left out of calibration and the training-generator figures
+    int64_t eval_per_source = 400;
+    uint64_t seed = 0;
+};
+
 struct DetectorTrainingOptions {
     std::filesystem::path real_dataset;  // packed dataset: train split to learn, val split to measure
     /// Other real faces, only measured (all their images): photos of another source must
@@ -45,6 +57,7 @@ struct DetectorTrainingOptions {
 
     /// Throws facegen::Error naming the first bad value.
     void validate() const;
+    DetectorMeasureOptions measure_options() const;
 };
 
 struct TrainingProgress {
@@ -59,5 +72,14 @@ struct TrainingProgress {
 /// The returned detector's info().report_json holds every figure.
 Detector train_detector(const DetectorTrainingOptions& options,
                         const std::function<void(const TrainingProgress&)>& on_progress = {});
+
+/// Scores the real validation faces and eval_per_source new faces of every source, clean,
+/// after JPEG 75 and after half size and back. With `calibrate`, fits Platt scaling on the
+/// even rows (held-out sources excluded) into `detector`; either way measures on the odd
+/// rows: per condition AUC, average precision, accuracy and balanced accuracy at the
+/// threshold, share flagged, calibration error, for the training sources together and per
+/// source, and the share of other real photos flagged. Returns the figures as JSON.
+nlohmann::json measure_detector(Detector& detector, const DetectorMeasureOptions& options, bool calibrate,
+                                const std::function<void(const TrainingProgress&)>& on_progress = {});
 
 }  // namespace facegen::detect

@@ -18,6 +18,14 @@ TEST(DetectCalibrationTest, AucOfPerfectReversedAndTiedScores) {
     EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.6, 0.5, 0.9}, {0, 0, 1, 1}), 0.75);
 }
 
+TEST(DetectCalibrationTest, AveragePrecisionAsScikitLearnComputesIt) {
+    EXPECT_DOUBLE_EQ(average_precision({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0);
+    // scikit-learn: average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) = 0.8333...
+    EXPECT_NEAR(average_precision({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 5.0 / 6.0, 1e-12);
+    // All tied: precision is the share of positives.
+    EXPECT_DOUBLE_EQ(average_precision({0.5, 0.5, 0.5, 0.5}, {0, 1, 0, 0}), 0.25);
+}
+
 TEST(DetectCalibrationTest, PlattScalingRecoversAKnownLogisticModel) {
     // Labels drawn from P(generated) = sigmoid(0.5 * logit - 1): the fit should find it.
     core::RandomStream stream(3);
