@@ -1,9 +1,8 @@
-# Detection (src/detect): calibration figures, augmentations, the detector file, verdicts on
+# Detection (src/detect): the detector file, verdicts on
 # labelled, re-saved and broken images, a toy training that must learn. Under a minute.
 if(TARGET facegen_detect)
   facegen_add_test(NAME detect_unit_tests
-    SOURCES unit/detect_calibration_test.cpp
-            unit/detect_test.cpp
+    SOURCES unit/detect_test.cpp
     LIBS facegen_detect facegen_data_tools
     LABELS unit)
 endif()

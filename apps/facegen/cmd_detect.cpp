@@ -4,11 +4,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "commands.h"
+#include "input_files.h"
 #include "output_paths.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -28,19 +27,6 @@ struct DetectParams {
     double threshold = -1;    // < 0: the detector's own
     int threads = 0;
 };
-
-/// The file's bytes, or an error naming it (missing, a folder, unreadable, too large).
-std::string read_image_file(const std::string& name) {
-    constexpr std::uintmax_t kMaxFileBytes = 512ull << 20;
-    std::error_code ec;
-    if (!fs::is_regular_file(name, ec)) throw make_error("'", name, "' is not a file");
-    if (fs::file_size(name, ec) > kMaxFileBytes) throw make_error("'", name, "' is over 512 MiB");
-    std::ifstream in(name, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (!in.good() && !in.eof()) throw make_error("cannot read '", name, "'");
-    return bytes.str();
-}
 
 void run_detect(const DetectParams& params) {
     if (params.images.empty()) throw make_error("no images: give one or more image files (or `detect train`)");

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "detect/calibration.h"
-#include "detect/detector_net.h"
+#include "facenet/calibration.h"
+#include "facenet/face_cnn.h"
 
 // A trained detector as a file (safetensors: the network's weights, with its calibration,
 // threshold and training report in the metadata) and as an object that scores images.
@@ -16,6 +16,13 @@ namespace facegen::detect {
 
 inline constexpr const char* kDetectorFormat = "facegen-detector";
 inline constexpr int kDetectorFormatVersion = 1;
+
+using facenet::Calibration;
+
+/// The detector's network: the face CNN with one output, the logit (> 0: generated).
+struct DetectorNetOptions {
+    int64_t width = 24;
+};
 
 /// What travels with the weights.
 struct DetectorInfo {
@@ -29,7 +36,8 @@ struct DetectorInfo {
 
 class Detector {
 public:
-    Detector(DetectorNet net, DetectorInfo info);
+    /// A detector with the untrained network `info.net` describes.
+    explicit Detector(DetectorInfo info);
     /// Loads and checks a detector file. Throws facegen::Error naming the file for one that
     /// is missing, truncated, corrupt, of another format or version, or whose weights do not
     /// fit its stated network.
@@ -46,10 +54,10 @@ public:
         info_.threshold = threshold;
     }
     void set_report(std::string report_json) { info_.report_json = std::move(report_json); }
-    DetectorNet& net() { return net_; }
+    facenet::FaceCnn& net() { return net_; }
 
 private:
-    DetectorNet net_;
+    facenet::FaceCnn net_;
     DetectorInfo info_;
 };
 

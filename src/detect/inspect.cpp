@@ -6,6 +6,8 @@
 
 #include "core/error.h"
 #include "data/image_io.h"
+#include "facenet/face_cnn.h"
+#include "facenet/face_crop.h"
 #include "provenance/image_provenance.h"
 
 namespace facegen::detect {
@@ -19,31 +21,6 @@ std::string png_model_id(const std::string& bytes) {
     const std::string value = bytes.substr(at + key.size(), 16);
     const bool hex = std::all_of(value.begin(), value.end(), [](unsigned char ch) { return std::isxdigit(ch) != 0; });
     return hex ? value : "";
-}
-
-/// The square at the centre of the image (faces are framed square) as uint8 [1, S, S, 3],
-/// box-averaged by a whole factor first when it is over four times the detector's input, so
-/// a 10000x10000 photo never becomes a float tensor of its full size.
-torch::Tensor centre_square(const data::RgbImage& image) {
-    const int64_t side = std::min(image.width, image.height);
-    const int64_t x0 = (image.width - side) / 2, y0 = (image.height - side) / 2;
-    const int64_t factor = std::max<int64_t>(1, side / (4 * kDetectorInputSide));
-    const int64_t out_side = side / factor;
-    torch::Tensor out = torch::empty({1, out_side, out_side, 3}, torch::kUInt8);
-    uint8_t* dst = out.data_ptr<uint8_t>();
-    std::vector<uint32_t> sums(static_cast<size_t>(out_side) * 3);
-    for (int64_t oy = 0; oy < out_side; ++oy) {
-        std::fill(sums.begin(), sums.end(), 0u);
-        for (int64_t y = oy * factor; y < (oy + 1) * factor; ++y) {
-            const uint8_t* row = image.at(x0, y0 + y);
-            for (int64_t x = 0; x < out_side * factor; ++x) {
-                for (int64_t c = 0; c < 3; ++c) sums[static_cast<size_t>((x / factor) * 3 + c)] += row[x * 3 + c];
-            }
-        }
-        const uint32_t area = static_cast<uint32_t>(factor * factor);
-        for (size_t i = 0; i < sums.size(); ++i) dst[oy * out_side * 3 + static_cast<int64_t>(i)] = static_cast<uint8_t>((sums[i] + area / 2) / area);
-    }
-    return out;
 }
 
 std::string percent(double p) {
@@ -92,10 +69,10 @@ ImageVerdict inspect_image(const std::string& bytes, const std::string& name, De
         verdict.watermark = provenance::read_watermark(image.pixels.data(), image.width, image.height, 3);
         if (detector == nullptr) {
             verdict.detector_note = "no detector";
-        } else if (std::min(image.width, image.height) < kDetectorInputSide) {
+        } else if (std::min(image.width, image.height) < facenet::kFaceInputSide) {
             verdict.detector_note = "image under 64 px: the detector reads at least 64x64";
         } else {
-            verdict.logit = detector->logits(centre_square(image)).front();
+            verdict.logit = detector->logits(facenet::centre_square(image)).front();
             verdict.probability = detector->probability(*verdict.logit);
         }
     } catch (const std::exception& e) {

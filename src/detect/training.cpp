@@ -9,6 +9,9 @@
 
 #include "core/error.h"
 #include "core/random_stream.h"
+#include "facenet/calibration.h"
+#include "facenet/optimizer.h"
+#include "facenet/photo_augment.h"
 #include "generate/session.h"
 #include "metrics/image_sets.h"
 
@@ -30,9 +33,9 @@ torch::Tensor read_real_faces(const std::filesystem::path& dataset, const std::s
     select.seed = seed;
     const metrics::ImageSet set = metrics::dataset_images(dataset, select);
     if (set.channels != 3) throw make_error("real dataset '", dataset.string(), "' is not RGB");
-    if (set.resolution < kDetectorInputSide) {
+    if (set.resolution < facenet::kFaceInputSide) {
         throw make_error("real dataset '", dataset.string(), "' is ", set.resolution,
-                         " px; the detector reads at least ", kDetectorInputSide);
+                         " px; the detector reads at least ", facenet::kFaceInputSide);
     }
     torch::Tensor out = torch::empty({set.n_images, set.resolution, set.resolution, 3}, torch::kUInt8);
     constexpr int64_t kChunk = 512;
@@ -47,9 +50,9 @@ torch::Tensor read_real_faces(const std::filesystem::path& dataset, const std::s
 torch::Tensor generate_faces(const FakeSource& source, uint32_t first_seed, int64_t count,
                              const std::function<void(const TrainingProgress&)>& report) {
     generate::Session session(source.model);
-    if (session.config().img_channels != 3 || session.config().resolution < kDetectorInputSide) {
+    if (session.config().img_channels != 3 || session.config().resolution < facenet::kFaceInputSide) {
         throw make_error("fake source '", source.name, "': model '", source.model.string(),
-                         "' does not make RGB images of at least ", kDetectorInputSide, " px");
+                         "' does not make RGB images of at least ", facenet::kFaceInputSide, " px");
     }
     generate::Request request;
     for (int64_t i = 0; i < count; ++i) request.seeds.push_back(first_seed + static_cast<uint32_t>(i));
@@ -73,7 +76,7 @@ torch::Tensor attacked(const torch::Tensor& images, const std::string& condition
     if (condition == "clean") return images;
     torch::Tensor out = torch::empty_like(images);
     for (int64_t i = 0; i < images.size(0); ++i) {
-        out[i].copy_(condition == "jpeg75" ? jpeg_round_trip(images[i], 75) : resize_round_trip(images[i], 0.5));
+        out[i].copy_(condition == "jpeg75" ? facenet::jpeg_round_trip(images[i], 75) : facenet::resize_round_trip(images[i], 0.5));
     }
     return out;
 }
@@ -106,13 +109,13 @@ json versus_real(const std::vector<double>& real_logits, const std::vector<doubl
     const std::vector<double> probabilities = probabilities_of(calibration, scores);
     const double tpr = share_at_or_above(probabilities_of(calibration, fake_logits), threshold);
     const double fpr = share_at_or_above(probabilities_of(calibration, real_logits), threshold);
-    return {{"auc", roc_auc(scores, labels)},
-            {"average_precision", average_precision(scores, labels)},
-            {"accuracy", accuracy_at(probabilities, labels, threshold)},
+    return {{"auc", facenet::roc_auc(scores, labels)},
+            {"average_precision", facenet::average_precision(scores, labels)},
+            {"accuracy", facenet::accuracy_at(probabilities, labels, threshold)},
             {"balanced_accuracy", (tpr + 1.0 - fpr) / 2.0},
             {"generated_flagged", tpr},
             {"real_flagged", fpr},
-            {"ece", expected_calibration_error(probabilities, labels)},
+            {"ece", facenet::expected_calibration_error(probabilities, labels)},
             {"n_real", real_logits.size()},
             {"n_generated", fake_logits.size()}};
 }
@@ -188,59 +191,49 @@ Detector train_detector(const DetectorTrainingOptions& options,
 
     // Training: half real, half generated (a training source at random) in every batch.
     torch::manual_seed(options.seed);
-    DetectorNet net(options.net);
-    torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(options.learning_rate).betas({0.9, 0.99}));
+    Detector detector(DetectorInfo{options.net, {}, 0.5, "{}"});
+    facenet::FaceCnn& net = detector.net();
+    net->train();
+    torch::optim::Adam optimizer = facenet::make_optimizer(*net, options.learning_rate);
     core::RandomStream stream(core::mix_seed(options.seed, 0xde7ec7, 0));
     const int64_t half_batch = options.batch / 2;
-    double recent_loss = 0;
+    facenet::RecentLoss recent_loss;
     const auto train_started = Clock::now();
     for (int64_t step = 0; step < options.steps; ++step) {
-        // Cosine decay to zero: the last steps settle instead of bouncing between minima.
-        const double lr = options.learning_rate * 0.5 * (1 + std::cos(M_PI * static_cast<double>(step) / options.steps));
-        for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+        facenet::set_cosine_learning_rate(optimizer, options.learning_rate, step, options.steps);
         std::vector<torch::Tensor> images;
         for (int64_t i = 0; i < half_batch; ++i) {
             const auto r = static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(train_reals.size(0))));
-            images.push_back(augment_for_training(train_reals[r], stream, options.augment));
+            images.push_back(facenet::augment_for_training(train_reals[r], stream, options.augment));
         }
         for (int64_t i = 0; i < half_batch; ++i) {
             const torch::Tensor& source = train_fakes[stream.next_below(train_fakes.size())];
             const auto f = static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(source.size(0))));
-            images.push_back(augment_for_training(source[f], stream, options.augment));
+            images.push_back(facenet::augment_for_training(source[f], stream, options.augment));
         }
         const torch::Tensor labels = torch::cat({torch::zeros({half_batch}), torch::ones({half_batch})});
-        const torch::Tensor logits = net->forward(detector_input(torch::stack(images)));
+        const torch::Tensor logits = net->forward(facenet::face_cnn_input(torch::stack(images))).select(1, 0);
         const torch::Tensor loss = torch::binary_cross_entropy_with_logits(logits, labels);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        const double value = loss.item<double>();
-        recent_loss = step == 0 ? value : 0.98 * recent_loss + 0.02 * value;
+        recent_loss.add(facenet::descend(optimizer, loss));
         if (on_progress && ((step + 1) % 10 == 0 || step + 1 == options.steps)) {
-            on_progress({"training", step + 1, options.steps, recent_loss});
+            on_progress({"training", step + 1, options.steps, recent_loss.value()});
         }
     }
     const double train_seconds = std::chrono::duration<double>(Clock::now() - train_started).count();
 
-    Detector detector(net, DetectorInfo{options.net, {}, 0.5, "{}"});
+    net->eval();
     json report = measure_detector(detector, options.measure_options(), /*calibrate=*/true, on_progress);
     report["trained"] = {{"steps", options.steps},
                          {"batch", options.batch},
                          {"learning_rate", options.learning_rate},
                          {"width", options.net.width},
                          {"seed", options.seed},
-                         {"final_loss", recent_loss},
+                         {"final_loss", recent_loss.value()},
                          {"train_seconds", train_seconds},
                          {"real_dataset", options.real_dataset.filename().string()},
                          {"real_train_images", train_reals.size(0)},
                          {"generated_train_images_per_source", options.train_per_source},
-                         {"augment",
-                          {{"flip", options.augment.flip},
-                           {"crop", options.augment.crop},
-                           {"colour", options.augment.colour},
-                           {"blur", options.augment.blur},
-                           {"resize", options.augment.resize},
-                           {"jpeg", options.augment.jpeg}}}};
+                         {"augment", facenet::to_json(options.augment)}};
     report["total_seconds"] = std::chrono::duration<double>(Clock::now() - started).count();
     detector.set_report(report.dump());
     return detector;
@@ -309,7 +302,7 @@ json measure_detector(Detector& detector, const DetectorMeasureOptions& options,
     json report;
     if (calibrate) {
         // One calibration for the mix of clean and re-saved images users will bring.
-        detector.set_calibration(fit_platt(calibration_scores, calibration_labels), 0.5);
+        detector.set_calibration(facenet::fit_platt(calibration_scores, calibration_labels), 0.5);
         report["calibration"] = {{"method", "Platt scaling on half of the held-out images (clean, JPEG 75, half size)"},
                                  {"n", calibration_scores.size()}};
     } else {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/augment.h"
+#include "facenet/photo_augment.h"
 #include "detect/detector.h"
 
 // `facegen detect train`: a detector trained on real faces (a packed dataset, the same
@@ -52,7 +52,7 @@ struct DetectorTrainingOptions {
     int64_t batch = 64;
     double learning_rate = 1e-3;
     DetectorNetOptions net;
-    AugmentOptions augment;
+    facenet::AugmentOptions augment;
     uint64_t seed = 0;
 
     /// Throws facegen::Error naming the first bad value.

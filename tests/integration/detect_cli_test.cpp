@@ -16,23 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string quote(const fs::path& path) { return "'" + path.string() + "'"; }
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
-
-std::vector<json> json_lines(const std::string& text) {
-    std::vector<json> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-}
+using test::json_lines;
+using test::quote;
+using test::read_file;
 
 class DetectCliTest : public ::testing::Test {
 protected:
@@ -117,7 +103,7 @@ TEST_F(DetectCliTest, ShippedDetectorFlagsUnlabelledGeneratedFaces) {
     const fs::path detector = test::source_dir() / "models" / "facegen-detector.safetensors";
     if (!fs::exists(detector)) GTEST_SKIP() << detector << " not in this checkout";
     const auto made = facegen("generate --model " + quote(bundled_) +
-                              " --seeds 100-131 --truncation-psi 0.5 --no-watermark --threads 2 --out " + quote(dir_));
+                              " --seeds 100-131 --truncation-psi 0.5 --no-watermark --threads 2 --out " + quote(dir_.path()));
     ASSERT_EQ(made.exit_code, 0) << made.err;
     std::string files;
     for (int seed = 100; seed <= 131; ++seed) {

@@ -43,14 +43,32 @@ std::filesystem::path facegen_binary() {
     return source_dir() / "build" / "bin" / "facegen";
 }
 
-namespace {
-std::string slurp(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream contents;
     contents << in.rdbuf();
     return contents.str();
 }
-}  // namespace
+
+std::string quote(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+}
+
+std::string error_message_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
 
 CommandResult run_command(const std::string& command) {
     TempDir capture;
@@ -60,8 +78,8 @@ CommandResult run_command(const std::string& command) {
     const int status = std::system(full.c_str());
     CommandResult result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = slurp(out_path);
-    result.err = slurp(err_path);
+    result.out = read_file(out_path);
+    result.err = read_file(err_path);
     return result;
 }
 

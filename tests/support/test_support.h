@@ -1,5 +1,7 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -39,6 +41,18 @@ struct CommandResult {
 
 /// Runs `command` with /bin/sh, capturing stdout and stderr separately.
 CommandResult run_command(const std::string& command);
+
+/// The whole file (empty when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
+/// `path` in single quotes, for command lines of run_command.
+std::string quote(const std::filesystem::path& path);
+
+/// The JSON objects of a command's output, one per line starting with '{'.
+std::vector<nlohmann::json> json_lines(const std::string& text);
+
+/// The message of the facegen::Error `action` throws, or "" when it throws none.
+std::string error_message_of(const std::function<void()>& action);
 
 /// Runs `action`, which must throw facegen::Error with every one of `fragments` in its
 /// message (a test failure otherwise, naming what was missing).

@@ -10,12 +10,12 @@
 #include "core/error.h"
 #include "data/image_io.h"
 #include "data/pack.h"
-#include "detect/augment.h"
 #include "detect/detector.h"
 #include "detect/inspect.h"
 #include "detect/training.h"
 #include "model/model_file.h"
 #include "provenance/labelled_png.h"
+#include "test_pictures.h"
 #include "test_support.h"
 #include "tiny_model.h"
 
@@ -24,15 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A smooth, photo-like RGB image uint8 [S, S, 3] that differs with `seed`.
-torch::Tensor picture(int64_t side, int64_t seed) {
-    const auto y = torch::linspace(0, 1, side).view({side, 1, 1});
-    const auto x = torch::linspace(0, 1, side).view({1, side, 1});
-    const double phase = 0.37 * static_cast<double>(seed);
-    const auto c = torch::tensor({0.9, 0.7, 0.6}).view({1, 1, 3});
-    const auto value = 120 + 60 * c * torch::sin(6.0 * x + 3.0 * y + phase) + 40 * torch::cos(11.0 * x * y + phase) * c;
-    return value.round().clamp(0, 255).to(torch::kUInt8);
-}
+torch::Tensor picture(int64_t side, int64_t seed) { return test::smooth_picture(side, seed); }
 
 std::string png_bytes(const torch::Tensor& hwc) {
     data::RgbImage image(hwc.size(1), hwc.size(0));
@@ -50,38 +42,11 @@ provenance::ImageProvenance sample_provenance() {
     return info;
 }
 
-TEST(DetectAugmentTest, AttacksKeepTheSizeAndChangeThePixels) {
-    const torch::Tensor image = picture(64, 1);
-    for (const torch::Tensor& out : {jpeg_round_trip(image, 75), resize_round_trip(image, 0.5), gaussian_blur(image, 1.0),
-                                     crop_and_resize(image, 4, 2, 56)}) {
-        EXPECT_EQ(out.sizes(), image.sizes());
-        EXPECT_EQ(out.scalar_type(), torch::kUInt8);
-        EXPECT_FALSE(out.equal(image));
-        EXPECT_LT((out.to(torch::kFloat32) - image.to(torch::kFloat32)).abs().mean().item<double>(), 12.0);
-    }
-    EXPECT_TRUE(adjust_colour(image, 0, 1, 1).equal(image));
-    const torch::Tensor flat = torch::full({32, 32, 3}, 100, torch::kUInt8);
-    EXPECT_TRUE(gaussian_blur(flat, 1.5).equal(flat));
-    EXPECT_TRUE(resize_round_trip(flat, 0.5).equal(flat));
-}
-
-TEST(DetectAugmentTest, TrainingAugmentationIsReproducibleFromItsStream) {
-    const torch::Tensor image = picture(64, 2);
-    core::RandomStream a(5), b(5);
-    for (int i = 0; i < 8; ++i) EXPECT_TRUE(augment_for_training(image, a).equal(augment_for_training(image, b)));
-}
-
-TEST(DetectAugmentTest, BadCropAndQualityAreNamed) {
-    const torch::Tensor image = picture(64, 3);
-    EXPECT_THROW(crop_and_resize(image, 10, 10, 60), Error);
-    EXPECT_THROW(jpeg_round_trip(image, 0), Error);
-}
-
 class DetectFileTest : public ::testing::Test {
 protected:
     Detector make_detector() {
         torch::manual_seed(1);
-        return Detector(DetectorNet(DetectorNetOptions{8}), DetectorInfo{{8}, {2.0, -0.5}, 0.6, R"({"note": "test"})"});
+        return Detector(DetectorInfo{{8}, {2.0, -0.5}, 0.6, R"({"note": "test"})"});
     }
     test::TempDir dir_;
 };
@@ -163,7 +128,7 @@ TEST(DetectInspectTest, AnUnmarkedPictureShowsNoSign) {
 
 TEST(DetectInspectTest, DetectorScoresLargeImagesWithinBoundedMemory) {
     torch::manual_seed(2);
-    Detector detector(DetectorNet(DetectorNetOptions{8}), DetectorInfo{{8}, {1.0, 0.0}, 0.5, "{}"});
+    Detector detector(DetectorInfo{{8}, {1.0, 0.0}, 0.5, "{}"});
     const ImageVerdict verdict = inspect_image(png_bytes(picture(2048, 7)), "big.png", &detector, 0.5);
     ASSERT_TRUE(verdict.error.empty()) << verdict.error;
     ASSERT_TRUE(verdict.probability.has_value());

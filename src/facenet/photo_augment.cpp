@@ -1,4 +1,4 @@
-#include "detect/augment.h"
+#include "facenet/photo_augment.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,14 +6,14 @@
 #include "core/error.h"
 #include "data/image_io.h"
 
-namespace facegen::detect {
+namespace facegen::facenet {
 namespace {
 
 namespace F = torch::nn::functional;
 
 void check_image(const torch::Tensor& image) {
     TORCH_CHECK(image.dim() == 3 && image.size(2) == 3 && image.scalar_type() == torch::kUInt8 && image.device().is_cpu(),
-                "detect augment: expected uint8 [H, W, 3] on the CPU, got ", image.scalar_type(), " ", image.sizes());
+                "photo augment: expected uint8 [H, W, 3] on the CPU, got ", image.scalar_type(), " ", image.sizes());
 }
 
 torch::Tensor to_nchw_float(const torch::Tensor& image) {
@@ -93,6 +93,11 @@ torch::Tensor adjust_colour(const torch::Tensor& image, double brightness, doubl
     return x.round().clamp(0, 255).to(torch::kUInt8).contiguous();
 }
 
+nlohmann::json to_json(const AugmentOptions& options) {
+    return {{"flip", options.flip},     {"crop", options.crop},     {"colour", options.colour},
+            {"blur", options.blur},     {"resize", options.resize}, {"jpeg", options.jpeg}};
+}
+
 torch::Tensor augment_for_training(const torch::Tensor& image, core::RandomStream& stream, const AugmentOptions& options) {
     check_image(image);
     torch::Tensor x = image;
@@ -112,4 +117,4 @@ torch::Tensor augment_for_training(const torch::Tensor& image, core::RandomStrea
     return x;
 }
 
-}  // namespace facegen::detect
+}  // namespace facegen::facenet

@@ -1,4 +1,4 @@
-#include "detect/calibration.h"
+#include "facenet/calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace facegen::detect {
+namespace facegen::facenet {
 namespace {
 
 void check_sizes(const char* what, size_t a, size_t b) {
@@ -141,4 +141,4 @@ double expected_calibration_error(const std::vector<double>& probabilities, cons
     return ece / static_cast<double>(labels.size());
 }
 
-}  // namespace facegen::detect
+}  // namespace facegen::facenet

@@ -5,12 +5,12 @@
 
 #include "core/error.h"
 #include "core/random_stream.h"
-#include "detect/calibration.h"
+#include "facenet/calibration.h"
 
-namespace facegen::detect {
+namespace facegen::facenet {
 namespace {
 
-TEST(DetectCalibrationTest, AucOfPerfectReversedAndTiedScores) {
+TEST(FacenetCalibrationTest, AucOfPerfectReversedAndTiedScores) {
     EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0);
     EXPECT_DOUBLE_EQ(roc_auc({0.9, 0.8, 0.2, 0.1}, {0, 0, 1, 1}), 0.0);
     EXPECT_DOUBLE_EQ(roc_auc({0.5, 0.5, 0.5, 0.5}, {0, 1, 0, 1}), 0.5);
@@ -18,7 +18,7 @@ TEST(DetectCalibrationTest, AucOfPerfectReversedAndTiedScores) {
     EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.6, 0.5, 0.9}, {0, 0, 1, 1}), 0.75);
 }
 
-TEST(DetectCalibrationTest, AveragePrecisionAsScikitLearnComputesIt) {
+TEST(FacenetCalibrationTest, AveragePrecisionAsScikitLearnComputesIt) {
     EXPECT_DOUBLE_EQ(average_precision({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}), 1.0);
     // scikit-learn: average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) = 0.8333...
     EXPECT_NEAR(average_precision({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 5.0 / 6.0, 1e-12);
@@ -26,7 +26,7 @@ TEST(DetectCalibrationTest, AveragePrecisionAsScikitLearnComputesIt) {
     EXPECT_DOUBLE_EQ(average_precision({0.5, 0.5, 0.5, 0.5}, {0, 1, 0, 0}), 0.25);
 }
 
-TEST(DetectCalibrationTest, PlattScalingRecoversAKnownLogisticModel) {
+TEST(FacenetCalibrationTest, PlattScalingRecoversAKnownLogisticModel) {
     // Labels drawn from P(generated) = sigmoid(0.5 * logit - 1): the fit should find it.
     core::RandomStream stream(3);
     std::vector<double> logits;
@@ -45,23 +45,23 @@ TEST(DetectCalibrationTest, PlattScalingRecoversAKnownLogisticModel) {
     EXPECT_LT(expected_calibration_error(probabilities, labels), 0.02);
 }
 
-TEST(DetectCalibrationTest, SeparatedDataGivesAFiniteSteepFit) {
+TEST(FacenetCalibrationTest, SeparatedDataGivesAFiniteSteepFit) {
     const Calibration fit = fit_platt({-3, -2, -1, 1, 2, 3}, {0, 0, 0, 1, 1, 1});
     EXPECT_TRUE(std::isfinite(fit.scale) && std::isfinite(fit.offset));
     EXPECT_GT(fit.probability(2), 0.7);
     EXPECT_LT(fit.probability(-2), 0.3);
 }
 
-TEST(DetectCalibrationTest, AccuracyCountsVerdictsAtTheThreshold) {
+TEST(FacenetCalibrationTest, AccuracyCountsVerdictsAtTheThreshold) {
     EXPECT_DOUBLE_EQ(accuracy_at({0.2, 0.5, 0.7, 0.4}, {0, 1, 1, 1}, 0.5), 0.75);
     EXPECT_DOUBLE_EQ(accuracy_at({0.2, 0.5, 0.7, 0.4}, {0, 1, 1, 1}, 0.3), 1.0);
 }
 
-TEST(DetectCalibrationTest, OneClassOrMismatchedSizesAreErrors) {
+TEST(FacenetCalibrationTest, OneClassOrMismatchedSizesAreErrors) {
     EXPECT_THROW(roc_auc({0.1, 0.2}, {1, 1}), Error);
     EXPECT_THROW(fit_platt({0.1, 0.2}, {0, 0}), Error);
     EXPECT_THROW(roc_auc({0.1, 0.2, 0.3}, {0, 1}), Error);
 }
 
 }  // namespace
-}  // namespace facegen::detect
+}  // namespace facegen::facenet

@@ -1,15 +1,16 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "core/random_stream.h"
 
-// What happens to a face between the generator and a detector in the wild: re-encoding,
-// resizing, blur, cropping, colour edits. Training on them is what lets a detector hold up
-// after a re-save (Wang et al., CNNDetection, 2020: blur + JPEG augmentation); evaluation
+// What happens to a face photo in the wild: re-encoding, resizing, blur, cropping, colour
+// edits. Training on them is what lets a network hold up after a re-save (Wang et al.,
+// CNNDetection, 2020: blur + JPEG augmentation for detectors); the detector's evaluation
 // applies the attacks (JPEG 75, half size and back) with the same functions.
 // Every function takes and returns 8-bit RGB uint8 [H, W, 3] on the CPU.
-namespace facegen::detect {
+namespace facegen::facenet {
 
 /// JPEG encode at `quality` (1-100) and decode again.
 torch::Tensor jpeg_round_trip(const torch::Tensor& image, int quality);
@@ -37,8 +38,11 @@ struct AugmentOptions {
     double colour = 0.3;   // brightness +-0.1, contrast and saturation 0.8-1.25
 };
 
+/// The probabilities, for training reports.
+nlohmann::json to_json(const AugmentOptions& options);
+
 /// One random training augmentation of a square image, drawn from `stream`.
 torch::Tensor augment_for_training(const torch::Tensor& image, core::RandomStream& stream,
                                    const AugmentOptions& options = {});
 
-}  // namespace facegen::detect
+}  // namespace facegen::facenet
