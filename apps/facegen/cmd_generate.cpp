@@ -16,6 +16,9 @@
 #include "generate/seed_list.h"
 #include "generate/session.h"
 #include "provenance/labelled_png.h"
+#ifdef FACEGEN_HAVE_EDIT
+#include "edit_setup.h"
+#endif
 
 namespace facegen::app {
 namespace {
@@ -38,6 +41,10 @@ struct GenerateParams {
     std::string device = "cpu";
     int threads = 0;          // 0 = all logical cores
     bool no_watermark = false;
+    std::string edit;         // "age=+20,smiling=+1"
+    std::string set;          // "age=70"
+    std::string directions;   // "" = beside the model
+    std::string classifier;   // "" = the shipped one (for --set)
 
     void validate() const {
         const int n_sources = !seeds.empty() + (count != 0) + !latents.empty();
@@ -64,6 +71,8 @@ struct GenerateParams {
           << " truncation_cutoff=" << truncation_cutoff << " noise_mode=" << noise_mode << " out=" << out
           << " grid=" << grid << " grid_columns=" << grid_columns << " batch=" << batch << " device=" << device
           << " threads=" << threads << " watermark=" << (no_watermark ? "off" : "on");
+        if (!edit.empty()) s << " edit=" << edit;
+        if (!set.empty()) s << " set=" << set;
         return s.str();
     }
 };
@@ -104,6 +113,13 @@ void run_generate(const GenerateParams& params) {
         request.latents = generate::read_latent_file(params.latents, {config.z_dim, config.w_dim, config.num_ws()});
     }
     session.check(request);
+#ifdef FACEGEN_HAVE_EDIT
+    std::optional<EditSetup> edits;
+    if (!params.edit.empty() || !params.set.empty()) {
+        edits.emplace(session, params.edit, params.set, params.directions, params.classifier);
+        edits->attach(session, request);
+    }
+#endif
 
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
     const int64_t n_images = request.n_images();
@@ -175,6 +191,16 @@ void add_generate_command(CLI::App& app) {
     cmd->add_flag("--no-watermark", params->no_watermark,
                   "Leave out the invisible watermark (carrying the model id) that every image gets by default; "
                   "the metadata labels stay");
+#ifdef FACEGEN_HAVE_EDIT
+    cmd->add_option("--edit", params->edit,
+                    "Attribute changes, e.g. age=+20,smiling=+2 (years for age, log-odds for probabilities; "
+                    "facegen attributes list)");
+    cmd->add_option("--set", params->set, "Attribute targets, e.g. age=70,smiling=0.9 (needs the classifier)");
+    cmd->add_option("--directions", params->directions,
+                    "Attribute directions file (default: <model>.directions.safetensors beside the model)");
+    cmd->add_option("--classifier", params->classifier,
+                    "Attribute classifier for --set (default: $FACEGEN_ATTRIBUTES, else the shipped one)");
+#endif
     cmd->callback([params, truncation_psi] {
         params->truncation_psi_given = truncation_psi->count() > 0;
         run_generate(*params);

@@ -23,6 +23,12 @@ void add_dataset_command(CLI::App& app);
 #ifdef FACEGEN_HAVE_DETECT
 void add_detect_command(CLI::App& app);  // `detect` and `detect train`
 #endif
+#ifdef FACEGEN_HAVE_ATTRIBUTES
+void add_attributes_command(CLI::App& app);  // `attributes score|list|train`
+#endif
+#ifdef FACEGEN_HAVE_EDIT
+void add_edit_command(CLI::App& app);  // `edit` (strips) and `edit measure`
+#endif
 #ifdef FACEGEN_HAVE_SERVE
 void add_serve_command(CLI::App& app);
 #endif

@@ -31,6 +31,12 @@ int main(int argc, char** argv) {
 #ifdef FACEGEN_HAVE_DETECT
     facegen::app::add_detect_command(app);
 #endif
+#ifdef FACEGEN_HAVE_ATTRIBUTES
+    facegen::app::add_attributes_command(app);
+#endif
+#ifdef FACEGEN_HAVE_EDIT
+    facegen::app::add_edit_command(app);
+#endif
 #ifdef FACEGEN_HAVE_SERVE
     facegen::app::add_serve_command(app);
 #endif

@@ -142,6 +142,7 @@ provenance::ImageProvenance Session::provenance_for(const Request& request) cons
     info.noise_mode = model::to_string(request.noise_mode);
     info.software_version = kVersion;
     info.watermark = request.watermark;
+    info.edit = request.adjustment;
     return info;
 }
 
@@ -153,8 +154,9 @@ void Session::run_each(const Request& request,
     const int64_t n_images = request.n_images();
     for (int64_t begin = 0; begin < n_images; begin += request.batch) {
         const int64_t n = std::min(request.batch, n_images - begin);
-        const torch::Tensor images =
-            synthesize(ws_for(request, begin, n), request.noise_mode, noise_seeds_for(request, begin, n));
+        torch::Tensor ws = ws_for(request, begin, n);
+        if (request.adjust_ws) ws = request.adjust_ws(ws, begin);
+        const torch::Tensor images = synthesize(ws, request.noise_mode, noise_seeds_for(request, begin, n));
         for (int64_t i = 0; i < n; ++i) {
             GeneratedImage image{images[i], base};
             if (request.latents) {

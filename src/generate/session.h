@@ -34,6 +34,11 @@ struct Request {
     /// Label the images with the invisible watermark when they are encoded (the default;
     /// provenance::ImageProvenance::watermark).
     bool watermark = true;
+    /// Changes the ws [n, num_ws, w_dim] of images [begin, begin + n) before they are
+    /// synthesised (attribute edits, src/edit); absent = none. Generation stays in one place.
+    std::function<torch::Tensor(const torch::Tensor& ws, int64_t begin)> adjust_ws;
+    /// What adjust_ws does, recorded in every image's provenance (ImageProvenance::edit).
+    std::string adjustment;
 
     int64_t n_images() const;
 };

@@ -35,6 +35,7 @@ std::string description_of(const ImageProvenance& info) {
                                      : "AI-generated image of a person who does not exist";
     text += ", made by facegen (StyleGAN2) model " + (info.model_id.empty() ? std::string("unknown") : info.model_id);
     if (info.seed) text += " from seed " + std::to_string(*info.seed);
+    if (!info.edit.empty()) text += ", edited: " + info.edit;
     return text + ".";
 }
 
@@ -84,6 +85,7 @@ std::vector<core::PngText> png_text_for(const ImageProvenance& info) {
     texts.push_back({"facegen:truncation_cutoff",
                      info.truncation_cutoff ? std::to_string(*info.truncation_cutoff) : std::string("none")});
     texts.push_back({"facegen:noise_mode", info.noise_mode});
+    if (!info.edit.empty()) texts.push_back({"facegen:edit", info.edit});
     texts.push_back({"facegen:version", info.software_version});
     texts.push_back({"facegen:watermark", info.watermark ? to_string(watermark_payload_for(info)) : "none"});
     texts.push_back({"XML:com.adobe.xmp", make_xmp_packet(info), /*force_itxt=*/true});

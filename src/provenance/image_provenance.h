@@ -27,6 +27,9 @@ struct ImageProvenance {
     std::string noise_mode;
     std::string software_version;           // facegen::kVersion
     std::optional<int64_t> n_images;        // for grids: how many images it shows
+    /// Attribute edits applied to the latent ("age=+20,smiling=+1 along directions <id>"),
+    /// "" = none. An edited face is still generated, and says how.
+    std::string edit;
     /// Embed the invisible watermark (watermark.h) carrying the model id when the image is
     /// encoded (labelled_png.h). On unless asked otherwise (generate --no-watermark); images
     /// under kWatermarkMinSide pixels a side cannot carry it and are labelled "none".

@@ -1,0 +1,291 @@
+// facegen edit: faces across an attribute. `edit --seeds S --attribute age --range -30:30
+// --steps 7 --strip strip.png` shows each face (a row) at every step; `edit measure` edits
+// held-out seeds attribute by attribute and re-scores them: how much the target moves, how
+// much every other attribute moves (entanglement), how far the face moves otherwise, and
+// what an edit costs in time. Flags are parsed and checked here; the work is in src/edit.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "commands.h"
+#include "edit_setup.h"
+#include "output_paths.h"
+#include "attributes/catalogue.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/image_grid.h"
+#include "core/progress.h"
+#include "generate/latents.h"
+#include "generate/seed_list.h"
+#include "provenance/labelled_png.h"
+
+namespace facegen::app {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct StripParams {
+    std::string model;
+    std::string seeds;
+    std::string latents;
+    std::string attribute;
+    std::string range = "-2:2";
+    int64_t steps = 7;
+    std::string strip;
+    double truncation_psi = -1;  // < 0: the model's (seeds) or none (latents)
+    std::string directions;
+    std::string classifier;
+    bool no_watermark = false;
+    int threads = 0;
+};
+
+std::pair<double, double> parse_range(const std::string& text) {
+    const size_t colon = text.find(':', 1);
+    char* end = nullptr;
+    const std::string lo_text = colon == std::string::npos ? "" : text.substr(0, colon);
+    const std::string hi_text = colon == std::string::npos ? "" : text.substr(colon + 1);
+    const double lo = std::strtod(lo_text.c_str(), &end);
+    const bool lo_ok = !lo_text.empty() && *end == '\0';
+    const double hi = std::strtod(hi_text.c_str(), &end);
+    const bool hi_ok = !hi_text.empty() && *end == '\0';
+    if (!lo_ok || !hi_ok || !std::isfinite(lo) || !std::isfinite(hi) || !(lo < hi)) {
+        throw make_error("bad --range '", text, "': expected LO:HI with LO < HI, e.g. -30:30");
+    }
+    return {lo, hi};
+}
+
+void run_strip(const StripParams& params) {
+    if (params.attribute.empty()) throw make_error("no attribute: give --attribute NAME (facegen attributes list)");
+    attributes::find_attribute(params.attribute);
+    const auto [lo, hi] = parse_range(params.range);
+    if (params.steps < 2 || params.steps > 64) throw make_error("bad --steps ", params.steps, ": expected 2..64");
+    if (params.seeds.empty() == params.latents.empty()) throw make_error("give exactly one of --seeds and --latents");
+    if (params.strip.empty()) throw make_error("no output: give --strip FILE.png");
+    check_output_file(params.strip, "--strip", "strip.png");
+    core::set_cpu_threads(params.threads);
+
+    generate::Session session(params.model);
+    generate::Request request;
+    if (!params.seeds.empty()) request.seeds = generate::parse_seed_list(params.seeds);
+    if (!params.latents.empty()) {
+        const model::GeneratorConfig& config = session.config();
+        request.latents = generate::read_latent_file(params.latents, {config.z_dim, config.w_dim, config.num_ws()});
+    }
+    if (params.truncation_psi >= 0) request.truncation_psi = params.truncation_psi;
+    request.watermark = !params.no_watermark;
+    session.check(request);
+    if (request.n_images() > 64) throw make_error("a strip shows at most 64 faces; ", request.n_images(), " given");
+    // Both ends of the range are checked as edits before anything is made.
+    const edit::AttributeEdit first{params.attribute, false, lo}, last{params.attribute, false, hi};
+    const std::string range_text = edit::to_string(first) + ".." + edit::to_string(last);
+    EditSetup setup(session, edit::to_string(std::vector<edit::AttributeEdit>{first}), "", params.directions,
+                    params.classifier);
+    edit::parse_edits(edit::to_string(last), false);
+
+    torch::InferenceMode inference;
+    const int64_t rows = request.n_images(), side = session.config().resolution;
+    torch::Tensor frames = torch::empty({rows * params.steps, side, side, session.config().img_channels}, torch::kUInt8);
+    const torch::Tensor ws = session.ws_for(request, 0, rows);
+    for (int64_t s = 0; s < params.steps; ++s) {
+        const double value = lo + (hi - lo) * static_cast<double>(s) / static_cast<double>(params.steps - 1);
+        const torch::Tensor edited = setup.editor().apply(session, ws, {{params.attribute, false, value}});
+        const torch::Tensor images = session.synthesize(edited, model::NoiseMode::Const);
+        for (int64_t r = 0; r < rows; ++r) frames[r * params.steps + s].copy_(images[r]);
+    }
+    provenance::ImageProvenance info = session.provenance_for(request);
+    info.n_images = rows * params.steps;
+    if (rows == 1 && !request.latents) info.seed = request.seeds[0];
+    info.edit = "strip of " + std::to_string(params.steps) + " steps " +
+                setup.editor().describe({first}).replace(0, edit::to_string(first).size(), range_text);
+    create_output_folder(params.strip);
+    provenance::write_labelled_png(params.strip, core::make_image_grid(frames, params.steps), info);
+    std::printf("%s\n", params.strip.c_str());
+}
+
+struct MeasureParams {
+    std::string model;
+    std::string seeds = "1000000-1000199";
+    double truncation_psi = -1;
+    std::string directions;
+    std::string classifier;
+    int threads = 0;
+};
+
+/// The step `edit measure` takes for an attribute, in its edit units.
+double measured_step(const attributes::AttributeSpec& spec) {
+    if (spec.name == "age") return 10;
+    if (spec.name == "brightness") return 0.05;
+    if (spec.name == "light_direction") return 0.1;
+    return 2;  // log-odds
+}
+
+torch::Tensor scores_tensor(const std::vector<attributes::AttributeScores>& scores) {
+    torch::Tensor out = torch::empty({static_cast<int64_t>(scores.size()), static_cast<int64_t>(scores.front().size())},
+                                     torch::kFloat64);
+    for (size_t i = 0; i < scores.size(); ++i) {
+        for (size_t a = 0; a < scores[i].size(); ++a) out[static_cast<int64_t>(i)][static_cast<int64_t>(a)] = scores[i][a];
+    }
+    return out;
+}
+
+/// A score in the unit its edits use: log-odds for probabilities.
+double edit_units(const attributes::AttributeSpec& spec, double score) {
+    if (spec.kind != attributes::AttributeKind::kProbability) return score;
+    const double p = std::clamp(score, 1e-4, 1 - 1e-4);
+    return std::log(p / (1 - p));
+}
+
+/// Root-mean-square pixel difference per image pair, in 0..255.
+torch::Tensor rms_difference(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).pow(2).mean({1, 2, 3}).sqrt();
+}
+
+void run_measure(const MeasureParams& params) {
+    core::set_cpu_threads(params.threads);
+    generate::Session session(params.model);
+    generate::Request request;
+    request.seeds = generate::parse_seed_list(params.seeds);
+    if (request.seeds.size() < 2) throw make_error("edit measure needs at least 2 seeds");
+    if (params.truncation_psi >= 0) request.truncation_psi = params.truncation_psi;
+    session.check(request);
+    EditSetup setup(session, "", "", params.directions, "");
+    std::optional<fs::path> classifier_path =
+        params.classifier.empty() ? attributes::default_classifier_path() : fs::path(params.classifier);
+    if (!classifier_path) throw make_error("edit measure needs the attribute classifier: give --classifier FILE");
+    attributes::AttributeClassifier classifier = attributes::AttributeClassifier::load(*classifier_path);
+    edit::Editor unconditioned(setup.editor().directions(), nullptr, {});
+
+    torch::InferenceMode inference;
+    const int64_t n = request.n_images();
+    constexpr int64_t kBatch = 32;
+    using Clock = std::chrono::steady_clock;
+    const torch::Tensor ws = session.ws_for(request, 0, n);
+    session.synthesize(ws.narrow(0, 0, std::min(kBatch, n)), model::NoiseMode::Const);  // warm-up, not timed
+    const auto t0 = Clock::now();
+    std::vector<torch::Tensor> chunks;
+    for (int64_t begin = 0; begin < n; begin += kBatch) {
+        chunks.push_back(session.synthesize(ws.narrow(0, begin, std::min(kBatch, n - begin)), model::NoiseMode::Const));
+    }
+    const torch::Tensor originals = torch::cat(chunks);
+    const double plain_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n);
+    const torch::Tensor before = scores_tensor(classifier.score(originals));
+    // Unrelated faces: each face against the next one, the scale of "someone else".
+    const double unrelated = rms_difference(originals, originals.roll(1, 0)).mean().item<double>();
+
+    const auto& catalogue = attributes::attribute_catalogue();
+    const auto edited_images = [&](edit::Editor& editor, const std::vector<edit::AttributeEdit>& edits) {
+        std::vector<torch::Tensor> parts;
+        for (int64_t begin = 0; begin < n; begin += kBatch) {
+            const torch::Tensor part = ws.narrow(0, begin, std::min(kBatch, n - begin));
+            parts.push_back(session.synthesize(editor.apply(session, part, edits), model::NoiseMode::Const));
+        }
+        return torch::cat(parts);
+    };
+    json table = json::object();
+    core::ProgressLine progress("edit measure");
+    core::ProgressReport report{"attribute", 0, static_cast<double>(catalogue.size()), {}};
+    double edit_seconds = 0;
+    for (size_t a = 0; a < catalogue.size(); ++a) {
+        const attributes::AttributeSpec& spec = catalogue[a];
+        const std::vector<edit::AttributeEdit> edits = {{spec.name, false, measured_step(spec)}};
+        json row = {{"edit", edit::to_string(edits.front())},
+                    {"edit_unit", spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit},
+                    {"score_unit", spec.unit}};
+        for (const bool conditioned : {true, false}) {
+            const auto t1 = Clock::now();
+            const torch::Tensor images = edited_images(conditioned ? setup.editor() : unconditioned, edits);
+            if (conditioned) edit_seconds += std::chrono::duration<double>(Clock::now() - t1).count();
+            const torch::Tensor after = scores_tensor(classifier.score(images));
+            const torch::Tensor change = (after - before).mean(0);
+            double change_in_edit_units = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                change_in_edit_units += edit_units(spec, after[i][static_cast<int64_t>(a)].item<double>()) -
+                                        edit_units(spec, before[i][static_cast<int64_t>(a)].item<double>());
+            }
+            json others = json::object();
+            for (size_t b = 0; b < catalogue.size(); ++b) {
+                if (b != a) others[catalogue[b].name] = change[static_cast<int64_t>(b)].item<double>();
+            }
+            row[conditioned ? "conditioned" : "unconditioned"] = {
+                {"target_change", change[static_cast<int64_t>(a)].item<double>()},
+                {"target_change_in_edit_units", change_in_edit_units / static_cast<double>(n)},
+                {"other_changes", others},
+                {"pixel_rms_change", rms_difference(images, originals).mean().item<double>()},
+                {"identity_distance", rms_difference(images, originals).mean().item<double>() / unrelated}};
+        }
+        table[spec.name] = row;
+        report.done = static_cast<double>(a + 1);
+        progress.update(report);
+    }
+    progress.finish(report);
+
+    // Speed of a change and of a target, next to plain generation of the same faces.
+    const auto timed = [&](const std::vector<edit::AttributeEdit>& edits) {
+        const auto t = Clock::now();
+        edited_images(setup.editor(), edits);
+        return 1000 * std::chrono::duration<double>(Clock::now() - t).count() / static_cast<double>(n);
+    };
+    EditSetup with_classifier(session, "", "age=60", params.directions, classifier_path->string());
+    const auto t2 = Clock::now();
+    const torch::Tensor targeted = edited_images(with_classifier.editor(), with_classifier.edits());
+    const double target_ms = 1000 * std::chrono::duration<double>(Clock::now() - t2).count() / static_cast<double>(n);
+    const torch::Tensor reached = scores_tensor(classifier.score(targeted)).select(1, attributes::attribute_index("age"));
+    const json out = {{"model_id", session.metadata().model_id},
+                      {"directions_model_id", setup.editor().directions().model_id()},
+                      {"seeds", params.seeds},
+                      {"faces", n},
+                      {"truncation_psi", session.truncation_psi_for(request)},
+                      {"kept_when_conditioned", edit::default_kept_attributes()},
+                      {"identity_distance_means", "pixel RMS change / RMS difference between unrelated faces"},
+                      {"unrelated_faces_pixel_rms", unrelated},
+                      {"edits", table},
+                      {"target_age_60", {{"mean_age", reached.mean().item<double>()},
+                                         {"mean_abs_error_years", (reached - 60).abs().mean().item<double>()}}},
+                      {"speed_ms_per_image",
+                       {{"plain", plain_ms},
+                        {"change", timed({{"age", false, 10}})},
+                        {"target", target_ms},
+                        {"batch", kBatch},
+                        {"threads", torch::get_num_threads()}}}};
+    std::printf("%s\n", out.dump(1).c_str());
+}
+
+}  // namespace
+
+void add_edit_command(CLI::App& app) {
+    auto strip = std::make_shared<StripParams>();
+    CLI::App* cmd = app.add_subcommand("edit", "Faces across an attribute (a strip), or measure edits (edit measure)");
+    cmd->add_option("--model", strip->model, "Model file (default: $FACEGEN_MODEL, else the bundled model)");
+    cmd->add_option("--seeds", strip->seeds, "Seeds, one row each (e.g. 1-4)");
+    cmd->add_option("--latents", strip->latents, "Or a .npy/.npz of z / w / ws latents (e.g. projected_w.npz)");
+    cmd->add_option("--attribute", strip->attribute, "Attribute to vary (facegen attributes list)");
+    cmd->add_option("--range", strip->range, "LO:HI change (years for age, log-odds for probabilities)")
+        ->capture_default_str();
+    cmd->add_option("--steps", strip->steps, "Faces per row, LO to HI")->capture_default_str();
+    cmd->add_option("--strip", strip->strip, "PNG to write (rows = faces, columns = steps)");
+    cmd->add_option("--truncation-psi", strip->truncation_psi, "Truncation psi (default: the model's for seeds)");
+    cmd->add_option("--directions", strip->directions, "Directions file (default: beside the model)");
+    cmd->add_option("--classifier", strip->classifier, "Attribute classifier (default: the shipped one)");
+    cmd->add_flag("--no-watermark", strip->no_watermark, "Leave out the invisible watermark");
+    cmd->add_option("--threads", strip->threads, "CPU threads (0 = all cores)")->capture_default_str();
+
+    auto measure = std::make_shared<MeasureParams>();
+    CLI::App* measure_cmd = cmd->add_subcommand("measure", "Entanglement, identity and speed of every attribute's edit (JSON)");
+    measure_cmd->add_option("--model", measure->model, "Model file (default: the bundled model)");
+    measure_cmd->add_option("--seeds", measure->seeds, "Held-out seeds to edit")->capture_default_str();
+    measure_cmd->add_option("--truncation-psi", measure->truncation_psi, "Truncation psi (default: the model's)");
+    measure_cmd->add_option("--directions", measure->directions, "Directions file (default: beside the model)");
+    measure_cmd->add_option("--classifier", measure->classifier, "Attribute classifier (default: the shipped one)");
+    measure_cmd->add_option("--threads", measure->threads, "CPU threads (0 = all cores)")->capture_default_str();
+    measure_cmd->callback([measure] { run_measure(*measure); });
+
+    cmd->callback([strip, measure_cmd] {
+        if (measure_cmd->parsed()) return;
+        run_strip(*strip);
+    });
+}
+
+}  // namespace facegen::app

@@ -1,0 +1,264 @@
+#include "edit/directions.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "attributes/catalogue.h"
+#include "core/error.h"
+#include "core/safetensors.h"
+
+namespace facegen::edit {
+namespace {
+
+using json = nlohmann::json;
+
+/// The value a linear model can follow: log-odds for probabilities, the unit otherwise.
+double fitted_value(const attributes::AttributeSpec& spec, double value) {
+    if (spec.kind != attributes::AttributeKind::kProbability) return value;
+    const double p = std::clamp(value, 1e-4, 1 - 1e-4);
+    return std::log(p / (1 - p));
+}
+
+/// Ridge regression of the columns of y [N, A] on x [N, d] (both float64): gradients [A, d]
+/// and offsets [A].
+std::pair<torch::Tensor, torch::Tensor> ridge_fit(const torch::Tensor& x, const torch::Tensor& y, double ridge) {
+    const torch::Tensor x_mean = x.mean(0), y_mean = y.mean(0);
+    const torch::Tensor xc = x - x_mean, yc = y - y_mean;
+    const auto n = static_cast<double>(x.size(0));
+    torch::Tensor covariance = xc.t().mm(xc) / n;
+    const double mean_eigenvalue = covariance.diagonal().mean().item<double>();
+    covariance += torch::eye(x.size(1), torch::kFloat64) * (ridge * mean_eigenvalue);
+    const torch::Tensor gradients = torch::linalg_solve(covariance, xc.t().mm(yc) / n).t();  // [A, d]
+    const torch::Tensor offsets = y_mean - gradients.mv(x_mean);
+    return {gradients, offsets};
+}
+
+}  // namespace
+
+const std::vector<std::string>& default_kept_attributes() {
+    static const std::vector<std::string> kept = {
+        "age",      "gender",     "ethnicity_white", "ethnicity_black", "ethnicity_asian", "ethnicity_indian",
+        "ethnicity_other", "eyeglasses", "smiling", "brightness"};
+    return kept;
+}
+
+bool same_attribute_group(const std::string& a, const std::string& b) {
+    const std::string& group = attributes::find_attribute(a).softmax_group;
+    return a == b || (!group.empty() && group == attributes::find_attribute(b).softmax_group);
+}
+
+AttributeDirections AttributeDirections::fit(generate::Session& session, attributes::AttributeClassifier& classifier,
+                                             const DirectionFitOptions& options,
+                                             const std::function<void(int64_t, int64_t)>& progress) {
+    if (options.samples < 100) throw make_error("bad samples ", options.samples, ": at least 100 faces to fit on");
+    if (options.batch < 1) throw make_error("bad batch ", options.batch, ": expected 1 or more");
+    if (!(options.ridge >= 0)) throw make_error("bad ridge ", options.ridge);
+    const auto started = std::chrono::steady_clock::now();
+    const auto& catalogue = attributes::attribute_catalogue();
+    generate::Request request;
+    for (int64_t i = 0; i < options.samples; ++i) request.seeds.push_back(options.first_seed + static_cast<uint32_t>(i));
+    request.truncation_psi = options.truncation_psi;
+    request.batch = options.batch;
+    session.check(request);
+
+    const int64_t w_dim = session.config().w_dim;
+    torch::Tensor w = torch::empty({options.samples, w_dim}, torch::kFloat64);
+    torch::Tensor values = torch::empty({options.samples, static_cast<int64_t>(catalogue.size())}, torch::kFloat64);
+    {
+        torch::InferenceMode inference;
+        for (int64_t begin = 0; begin < options.samples; begin += options.batch) {
+            const int64_t n = std::min(options.batch, options.samples - begin);
+            const torch::Tensor ws = session.ws_for(request, begin, n);
+            w.narrow(0, begin, n).copy_(ws.select(1, 0).to(torch::kCPU, torch::kFloat64));
+            const torch::Tensor images = session.synthesize(ws, model::NoiseMode::Const);
+            const std::vector<attributes::AttributeScores> scores = classifier.score(images);
+            for (int64_t i = 0; i < n; ++i) {
+                for (size_t a = 0; a < catalogue.size(); ++a) {
+                    values[begin + i][static_cast<int64_t>(a)] = fitted_value(catalogue[a], scores[static_cast<size_t>(i)][a]);
+                }
+            }
+            if (progress) progress(begin + n, options.samples);
+        }
+    }
+
+    // R^2 from a fit on 90% of the samples, measured on the rest; then the fit on all.
+    const int64_t n_fit = options.samples * 9 / 10;
+    const auto [held_gradients, held_offsets] =
+        ridge_fit(w.narrow(0, 0, n_fit), values.narrow(0, 0, n_fit), options.ridge);
+    const torch::Tensor test_w = w.narrow(0, n_fit, options.samples - n_fit);
+    const torch::Tensor test_values = values.narrow(0, n_fit, options.samples - n_fit);
+    const torch::Tensor predicted = test_w.mm(held_gradients.t()) + held_offsets;
+    const torch::Tensor residual = (test_values - predicted).pow(2).mean(0);
+    const torch::Tensor variance = test_values.var(0, /*unbiased=*/false).clamp_min(1e-12);
+    const torch::Tensor r2 = 1 - residual / variance;
+    const auto [gradients, offsets] = ridge_fit(w, values, options.ridge);
+    const torch::Tensor spread = values.std(0);
+
+    AttributeDirections out;
+    out.model_id_ = session.metadata().model_id;
+    for (size_t a = 0; a < catalogue.size(); ++a) {
+        const auto i = static_cast<int64_t>(a);
+        out.directions_.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
+                                   r2[i].item<double>(), spread[i].item<double>(), 1.0});
+    }
+
+    // Response: step held-out faces along each (conditioned) direction by what the linear
+    // model says is one spread, score them again, and compare the change read with it.
+    const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
+    if (n_response > 0) {
+        torch::InferenceMode inference;
+        const torch::Tensor start_w = w.narrow(0, n_fit, n_response).to(torch::kFloat32);
+        const torch::Tensor start_values = values.narrow(0, n_fit, n_response);
+        for (size_t a = 0; a < catalogue.size(); ++a) {
+            std::vector<std::string> kept;
+            for (const std::string& name : options.kept) {
+                if (!same_attribute_group(name, catalogue[a].name)) kept.push_back(name);
+            }
+            const EditDirection direction = out.conditioned(catalogue[a].name, kept);
+            const double predicted = spread[static_cast<int64_t>(a)].item<double>();
+            const torch::Tensor step = direction.unit * static_cast<float>(predicted / direction.units_per_step);
+            double read = 0;
+            for (int64_t begin = 0; begin < n_response; begin += options.batch) {
+                const int64_t n = std::min(options.batch, n_response - begin);
+                const torch::Tensor moved = (start_w.narrow(0, begin, n) + step).unsqueeze(1).expand(
+                    {n, session.config().num_ws(), w_dim});
+                const std::vector<attributes::AttributeScores> scores =
+                    classifier.score(session.synthesize(moved.to(session.device()), model::NoiseMode::Const));
+                for (int64_t i = 0; i < n; ++i) {
+                    read += fitted_value(catalogue[a], scores[static_cast<size_t>(i)][a]) -
+                            start_values[begin + i][static_cast<int64_t>(a)].item<double>();
+                }
+            }
+            out.directions_[a].response = std::clamp(read / static_cast<double>(n_response) / predicted, 0.05, 1.5);
+            if (progress) progress(options.samples + static_cast<int64_t>(a + 1) * n_response,
+                                   options.samples + static_cast<int64_t>(catalogue.size()) * n_response);
+        }
+    }
+
+    json fits = json::object();
+    for (size_t a = 0; a < catalogue.size(); ++a) {
+        const AttributeDirection& direction = out.directions_[a];
+        fits[direction.attribute] = {{"r2_held_out", direction.r2},
+                                     {"spread", direction.spread},
+                                     {"units_per_w_step", direction.gradient.norm().item<double>()},
+                                     {"response", direction.response},
+                                     {"fitted_as", catalogue[a].kind == attributes::AttributeKind::kProbability
+                                                       ? "log-odds"
+                                                       : catalogue[a].unit}};
+    }
+    out.report_ = {{"samples", options.samples},
+                   {"first_seed", options.first_seed},
+                   {"truncation_psi", options.truncation_psi},
+                   {"ridge", options.ridge},
+                   {"held_out_samples", options.samples - n_fit},
+                   {"response_samples", n_response},
+                   {"response_kept", options.kept},
+                   {"w_spread", (w - w.mean(0)).norm(2, 1).mean().item<double>()},
+                   {"attributes", fits},
+                   {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    return out;
+}
+
+const AttributeDirection& AttributeDirections::direction(const std::string& attribute) const {
+    attributes::attribute_index(attribute);  // unknown names get the catalogue's error
+    for (const AttributeDirection& d : directions_) {
+        if (d.attribute == attribute) return d;
+    }
+    throw make_error("the directions have no '", attribute, "': fit them again with facegen attributes directions");
+}
+
+EditDirection AttributeDirections::conditioned(const std::string& attribute, const std::vector<std::string>& kept) const {
+    const torch::Tensor gradient = direction(attribute).gradient;
+    // Orthonormal basis of the kept gradients (Gram-Schmidt; near-dependent ones add nothing).
+    std::vector<torch::Tensor> basis;
+    for (const std::string& name : kept) {
+        if (name == attribute) continue;
+        torch::Tensor v = direction(name).gradient.clone();
+        for (const torch::Tensor& b : basis) v -= v.dot(b) * b;
+        const double norm = v.norm().item<double>();
+        if (norm > 1e-9 * std::max(1.0, direction(name).gradient.norm().item<double>())) basis.push_back(v / norm);
+    }
+    torch::Tensor u = gradient.clone();
+    for (const torch::Tensor& b : basis) u -= u.dot(b) * b;
+    const double norm = u.norm().item<double>();
+    if (!(norm > 1e-9 * gradient.norm().item<double>()) || norm == 0) {
+        throw make_error("attribute '", attribute, "' has no direction left once the kept attributes are held fixed");
+    }
+    u /= norm;
+    // The linear model's change per unit step along u: the gradient's component along it.
+    return {u.to(torch::kFloat32), gradient.dot(u).item<double>() * direction(attribute).response};
+}
+
+void AttributeDirections::save(const std::filesystem::path& path) const {
+    std::map<std::string, torch::Tensor> tensors;
+    json fits = json::object();
+    std::string names;
+    for (const AttributeDirection& d : directions_) {
+        tensors["gradient." + d.attribute] = d.gradient;
+        fits[d.attribute] = {{"offset", d.offset}, {"r2", d.r2}, {"spread", d.spread}, {"response", d.response}};
+        names += (names.empty() ? "" : ",") + d.attribute;
+    }
+    core::write_safetensors(path, tensors,
+                            {{"format", kDirectionsFormat},
+                             {"format_version", std::to_string(kDirectionsFormatVersion)},
+                             {"model_id", model_id_},
+                             {"attributes", names},
+                             {"fits", fits.dump()},
+                             {"report", report_.dump()}});
+}
+
+AttributeDirections AttributeDirections::load(const std::filesystem::path& path, const std::string& model_id) {
+    const core::SafetensorsFile file = core::read_safetensors(path);
+    const auto text = [&](const std::string& key) -> const std::string& {
+        const auto it = file.metadata.find(key);
+        if (it == file.metadata.end()) throw make_error("directions '", path.string(), "': metadata has no '", key, "'");
+        return it->second;
+    };
+    if (text("format") != kDirectionsFormat) {
+        throw make_error("'", path.string(), "' is not a facegen directions file (format '", text("format"), "')");
+    }
+    if (text("format_version") != std::to_string(kDirectionsFormatVersion)) {
+        throw make_error("directions '", path.string(), "' have format version ", text("format_version"),
+                         "; this facegen reads version ", kDirectionsFormatVersion);
+    }
+    AttributeDirections out;
+    out.model_id_ = text("model_id");
+    if (!model_id.empty() && out.model_id_ != model_id) {
+        throw make_error("directions '", path.string(), "' were made for model ", out.model_id_, ", not for model ",
+                         model_id, ": fit them for this model with facegen attributes directions");
+    }
+    if (!json::accept(text("fits")) || !json::accept(text("report"))) {
+        throw make_error("directions '", path.string(), "': fits or report is not JSON");
+    }
+    const json fits = json::parse(text("fits"));
+    out.report_ = json::parse(text("report"));
+    int64_t w_dim = -1;
+    for (const auto& [name, fit] : fits.items()) {
+        const auto it = file.tensors.find("gradient." + name);
+        if (it == file.tensors.end()) throw make_error("directions '", path.string(), "' lack the gradient of '", name, "'");
+        const torch::Tensor& gradient = it->second;
+        if (gradient.dim() != 1 || gradient.scalar_type() != torch::kFloat64 || (w_dim >= 0 && gradient.size(0) != w_dim) ||
+            !torch::isfinite(gradient).all().item<bool>()) {
+            throw make_error("directions '", path.string(), "': gradient of '", name, "' is not a finite float64 vector",
+                             " of the others' length");
+        }
+        w_dim = gradient.size(0);
+        if (!fit.is_object() || !fit.contains("offset") || !fit["offset"].is_number()) {
+            throw make_error("directions '", path.string(), "': fit of '", name, "' is malformed");
+        }
+        const double response = fit.value("response", 1.0);
+        if (!(response > 0 && response <= 10)) {
+            throw make_error("directions '", path.string(), "': response of '", name, "' is not in (0, 10]");
+        }
+        out.directions_.push_back({name, gradient, fit["offset"].get<double>(), fit.value("r2", 0.0),
+                                   fit.value("spread", 0.0), response});
+    }
+    if (out.directions_.empty()) throw make_error("directions '", path.string(), "' hold no attribute");
+    return out;
+}
+
+std::filesystem::path directions_path_for(const std::filesystem::path& model_path) {
+    return model_path.parent_path() / (model_path.stem().string() + ".directions.safetensors");
+}
+
+}  // namespace facegen::edit
