@@ -1,5 +1,5 @@
 // facegen attributes: what a face shows. `attributes score IMAGE...` prints one JSON line per
-// image (every attribute in its unit); `attributes list` the attributes and their units;
+// image (every attribute in its unit; --align finds and aligns the face of a photo first); `attributes list` the attributes and their units;
 // `attributes train` trains the classifier on labelled real faces. Flags are parsed and
 // checked here; the work is in src/attributes.
 
@@ -42,32 +42,56 @@ attributes::AttributeClassifier load_classifier(const std::string& given) {
 struct ScoreParams {
     std::vector<std::string> images;
     std::string classifier;
+    bool align = false;
+    double crop_scale = 0.7;  // the classifier's training sets: dataset build --crop-scale 0.7
+    std::string landmarks_model = data::kDefaultPredictorPath;
     int threads = 0;
 };
 
+/// Side of an aligned photo: the classifier reads 64, head pose is read better from more.
+constexpr int64_t kAlignedSide = 256;
+
 /// One image's line: its scores, or the error that kept it from being scored.
-nlohmann::json score_one(attributes::AttributeClassifier& classifier, const std::string& name) {
+nlohmann::json score_one(attributes::AttributeClassifier& classifier, data::FaceDetector* aligner,
+                         const ScoreParams& params, const std::string& name) {
     const data::DecodedImage decoded = data::decode_image(read_image_file(name), name);
     const data::RgbImage& image = decoded.image;
     if (std::min(image.width, image.height) < facenet::kFaceInputSide) {
         throw make_error("image '", name, "' is ", image.width, "x", image.height, "; the classifier reads at least ",
                          facenet::kFaceInputSide, "x", facenet::kFaceInputSide);
     }
-    const attributes::AttributeScores scores = classifier.score(facenet::centre_square(image)).front();
-    return {{"file", name},
-            {"image", {{"width", image.width}, {"height", image.height}, {"format", data::to_string(decoded.format)}}},
-            {"attributes", attributes::to_json(scores)}};
+    nlohmann::json line = {
+        {"file", name},
+        {"image", {{"width", image.width}, {"height", image.height}, {"format", data::to_string(decoded.format)}}}};
+    torch::Tensor face;
+    if (aligner != nullptr) {
+        data::FaceDetection found;
+        face = facenet::aligned_face(image, name, *aligner, params.crop_scale, kAlignedSide, &found);
+        line["face"] = {{"box", {found.left, found.top, found.right, found.bottom}},
+                        {"detector_score", found.score},
+                        {"alignment", "ffhq"},
+                        {"crop_scale", params.crop_scale}};
+    } else {
+        face = facenet::centre_square(image);
+    }
+    line["attributes"] = attributes::to_json(classifier.score(face).front());
+    return line;
 }
 
 void run_score(const ScoreParams& params) {
     if (params.images.empty()) throw make_error("no images: give one or more image files");
+    if (!(params.crop_scale >= 0.3 && params.crop_scale <= 2.0)) {
+        throw make_error("bad --crop-scale ", params.crop_scale, ": expected 0.3 .. 2 (0.7 = the classifier's training crops)");
+    }
     core::set_cpu_threads(params.threads);
     attributes::AttributeClassifier classifier = load_classifier(params.classifier);
+    std::unique_ptr<data::FaceDetector> aligner;
+    if (params.align) aligner = std::make_unique<data::FaceDetector>(params.landmarks_model, /*upsample=*/1);
     int64_t errors = 0;
     for (const std::string& name : params.images) {
         nlohmann::json line;
         try {
-            line = score_one(classifier, name);
+            line = score_one(classifier, aligner.get(), params, name);
         } catch (const std::exception& e) {
             line = {{"file", name}, {"error", e.what()}};
             ++errors;
@@ -194,9 +218,15 @@ void add_attributes_command(CLI::App& app) {
 
     auto score = std::make_shared<ScoreParams>();
     CLI::App* score_cmd = cmd->add_subcommand("score", "Score face images (JSON line per image)");
-    score_cmd->add_option("images", score->images, "Image files (JPEG, PNG, WebP): face crops framed like facegen's");
+    score_cmd->add_option("images", score->images,
+                          "Image files (JPEG, PNG, WebP): face crops framed like facegen's, or photos with --align");
     score_cmd->add_option("--classifier", score->classifier,
                           "Classifier file (default: $FACEGEN_ATTRIBUTES, else the shipped one)");
+    score_cmd->add_flag("--align", score->align,
+                        "Find the largest face (dlib) and align it as facegen's training sets are, first");
+    score_cmd->add_option("--crop-scale", score->crop_scale, "With --align: the FFHQ crop's scale")->capture_default_str();
+    score_cmd->add_option("--landmarks-model", score->landmarks_model, "With --align: dlib's 68-landmark model")
+        ->capture_default_str();
     score_cmd->add_option("--threads", score->threads, "CPU threads (0 = all cores)")->capture_default_str();
     score_cmd->callback([score] { run_score(*score); });
 

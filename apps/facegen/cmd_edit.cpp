@@ -119,6 +119,8 @@ double measured_step(const attributes::AttributeSpec& spec) {
     if (spec.name == "age") return 10;
     if (spec.name == "brightness") return 0.05;
     if (spec.name == "light_direction") return 0.1;
+    if (spec.name == "yaw") return 10;
+    if (spec.name == "pitch") return 5;
     return 2;  // log-odds
 }
 
@@ -205,13 +207,14 @@ void run_measure(const MeasureParams& params) {
                 change_in_edit_units += edit_units(spec, after[i][static_cast<int64_t>(a)].item<double>()) -
                                         edit_units(spec, before[i][static_cast<int64_t>(a)].item<double>());
             }
+            change_in_edit_units /= static_cast<double>(n);
             json others = json::object();
             for (size_t b = 0; b < catalogue.size(); ++b) {
                 if (b != a) others[catalogue[b].name] = change[static_cast<int64_t>(b)].item<double>();
             }
             row[conditioned ? "conditioned" : "unconditioned"] = {
                 {"target_change", change[static_cast<int64_t>(a)].item<double>()},
-                {"target_change_in_edit_units", change_in_edit_units / static_cast<double>(n)},
+                {"target_change_in_edit_units", change_in_edit_units},
                 {"other_changes", others},
                 {"pixel_rms_change", rms_difference(images, originals).mean().item<double>()},
                 {"identity_distance", rms_difference(images, originals).mean().item<double>() / unrelated}};

@@ -73,6 +73,10 @@ std::vector<AttributeSpec> make_catalogue() {
     out.push_back(make_spec("light_direction", AttributeKind::kMeasured,
                             "-1 (lit from the image's left) .. +1 (from its right)",
                             "which side of the face is brighter: (right - left) / (right + left) of the luma"));
+    out.push_back(make_spec("yaw", AttributeKind::kMeasured, "degrees, + = turned towards the image's right",
+                            "head turn, from dlib's 68 landmarks"));
+    out.push_back(make_spec("pitch", AttributeKind::kMeasured, "degrees, + = looking up",
+                            "head tilt up or down, from dlib's 68 landmarks"));
     return out;
 }
 

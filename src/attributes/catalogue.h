@@ -6,15 +6,15 @@
 
 // The attributes facegen reads off a face, with their units. Learned ones come from the
 // attribute classifier, trained on labelled real faces: age, gender and ethnicity from
-// UTKFace, the rest from CelebA's 40 attributes. Lighting has no label in either set, so it
-// is measured from the pixels instead. This list is the contract of `attributes score`,
+// UTKFace, the rest from CelebA's 40 attributes. Lighting and head pose have no label in
+// either set, so they are measured instead: lighting from the pixels, pose from landmarks. This list is the contract of `attributes score`,
 // of the classifier file (its outputs are named in this order) and of edits.
 namespace facegen::attributes {
 
 enum class AttributeKind {
     kYears,        // a regression, in years (age)
     kProbability,  // the classifier's probability that the face has it (0..1)
-    kMeasured,     // computed from the pixels, not learned
+    kMeasured,     // computed from the pixels or landmarks, not learned
 };
 std::string to_string(AttributeKind kind);
 

@@ -68,6 +68,8 @@ std::vector<AttributeScores> AttributeClassifier::score(const torch::Tensor& ima
     torch::InferenceMode inference;
     net_->eval();
     const int64_t n_learned = learned_attribute_count();
+    const auto n_measured = static_cast<int64_t>(attribute_catalogue().size()) - n_learned;
+    if (!pose_reader_) pose_reader_ = std::make_shared<const HeadPoseReader>();
     std::vector<AttributeScores> out;
     out.reserve(static_cast<size_t>(images_nhwc.size(0)));
     constexpr int64_t kBatch = 64;
@@ -76,10 +78,10 @@ std::vector<AttributeScores> AttributeClassifier::score(const torch::Tensor& ima
         const torch::Tensor images = images_nhwc.narrow(0, begin, n);
         const torch::Tensor learned =
             outputs_to_values(net_->forward(facenet::face_cnn_input(images))).to(torch::kFloat64).contiguous();
-        const torch::Tensor measured = measure_lighting(images).contiguous();
+        const torch::Tensor measured = torch::cat({measure_lighting(images), pose_reader_->measure(images)}, 1);
         for (int64_t i = 0; i < n; ++i) {
             AttributeScores scores(learned[i].data_ptr<double>(), learned[i].data_ptr<double>() + n_learned);
-            scores.insert(scores.end(), measured[i].data_ptr<double>(), measured[i].data_ptr<double>() + 2);
+            scores.insert(scores.end(), measured[i].data_ptr<double>(), measured[i].data_ptr<double>() + n_measured);
             out.push_back(std::move(scores));
         }
     }

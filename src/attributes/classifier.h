@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "attributes/head_pose.h"
 #include "facenet/face_cnn.h"
 
 // The attribute classifier as a file (safetensors: the network's weights, with the names
@@ -34,7 +35,8 @@ public:
     void save(const std::filesystem::path& path) const;
 
     /// Scores of uint8 [N, S, S, 3] images (S >= 64): learned attributes from the network,
-    /// measured ones from the pixels. Batch by batch, no gradient.
+    /// measured ones from the pixels and landmarks. Batch by batch, no gradient. Throws
+    /// facegen::Error when dlib's landmark model (Debian package libdlib-data) is missing.
     std::vector<AttributeScores> score(const torch::Tensor& images_nhwc);
 
     facenet::FaceCnn& net() { return net_; }
@@ -44,6 +46,7 @@ public:
 private:
     facenet::FaceCnn net_;
     std::string report_json_;
+    std::shared_ptr<const HeadPoseReader> pose_reader_;  // made when first needed: training never is
 };
 
 /// Raw network outputs [N, learned] -> values in the catalogue's units [N, learned] (age in

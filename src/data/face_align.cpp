@@ -368,6 +368,36 @@ RgbImage ffhq_crop(const RgbImage& source, const FFHQQuad& q, int64_t resolution
     return out;
 }
 
+LandmarkPredictor::LandmarkPredictor(const std::string& path) {
+    if (!std::filesystem::is_regular_file(path)) {
+        throw make_error("landmark model '", path, "' not found (Debian package libdlib-data, or pass --landmarks-model FILE)");
+    }
+    auto predictor = std::make_shared<dlib::shape_predictor>();
+    try {
+        dlib::deserialize(path) >> *predictor;
+    } catch (const std::exception& e) {
+        throw make_error("read landmark model '", path, "' failed: ", e.what());
+    }
+    if (predictor->num_parts() != 68) {
+        throw make_error("landmark model '", path, "' has ", predictor->num_parts(), " points; need 68");
+    }
+    predictor_ = std::move(predictor);
+}
+
+LandmarkPredictor::~LandmarkPredictor() = default;
+
+std::vector<Point2> LandmarkPredictor::landmarks_in(const RgbImage& image, double left, double top, double right,
+                                                    double bottom) const {
+    const dlib::array2d<dlib::rgb_pixel> pixels = to_dlib(image);
+    const dlib::rectangle box(std::lround(left), std::lround(top), std::lround(right), std::lround(bottom));
+    const dlib::full_object_detection shape = (*predictor_)(pixels, box);
+    std::vector<Point2> points;
+    for (unsigned long k = 0; k < shape.num_parts(); ++k) {
+        points.push_back({static_cast<double>(shape.part(k).x()), static_cast<double>(shape.part(k).y())});
+    }
+    return points;
+}
+
 struct FaceDetector::Impl {
     std::shared_ptr<const dlib::shape_predictor> predictor;
     dlib::frontal_face_detector detector = dlib::get_frontal_face_detector();
@@ -375,20 +405,7 @@ struct FaceDetector::Impl {
 };
 
 FaceDetector::FaceDetector(const std::string& predictor_path, int upsample) : impl_(std::make_unique<Impl>()) {
-    if (!std::filesystem::is_regular_file(predictor_path)) {
-        throw make_error("landmark model '", predictor_path,
-                         "' not found (Debian package libdlib-data, or pass --landmarks-model FILE)");
-    }
-    auto predictor = std::make_shared<dlib::shape_predictor>();
-    try {
-        dlib::deserialize(predictor_path) >> *predictor;
-    } catch (const std::exception& e) {
-        throw make_error("read landmark model '", predictor_path, "' failed: ", e.what());
-    }
-    if (predictor->num_parts() != 68) {
-        throw make_error("landmark model '", predictor_path, "' has ", predictor->num_parts(), " points; need 68");
-    }
-    impl_->predictor = std::move(predictor);
+    impl_->predictor = LandmarkPredictor(predictor_path).predictor_;
     impl_->upsample = upsample;
 }
 

@@ -16,6 +16,8 @@ std::pair<double, double> allowed_range(const attributes::AttributeSpec& spec, b
     if (spec.name == "age") return absolute ? std::pair{0.0, 100.0} : std::pair{-100.0, 100.0};
     if (spec.name == "brightness") return absolute ? std::pair{0.0, 1.0} : std::pair{-1.0, 1.0};
     if (spec.name == "light_direction") return absolute ? std::pair{-1.0, 1.0} : std::pair{-2.0, 2.0};
+    if (spec.name == "yaw") return absolute ? std::pair{-60.0, 60.0} : std::pair{-90.0, 90.0};
+    if (spec.name == "pitch") return absolute ? std::pair{-40.0, 40.0} : std::pair{-60.0, 60.0};
     return absolute ? std::pair{0.01, 0.99} : std::pair{-10.0, 10.0};
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/error.h"
 #include "facenet/face_cnn.h"
 
 namespace facegen::facenet {
@@ -29,6 +30,15 @@ torch::Tensor centre_square(const data::RgbImage& image) {
         }
     }
     return out;
+}
+
+torch::Tensor aligned_face(const data::RgbImage& image, const std::string& name, data::FaceDetector& detector,
+                           double crop_scale, int64_t side, data::FaceDetection* found) {
+    const std::vector<data::FaceDetection> faces = detector.detect(image);
+    if (faces.empty()) throw make_error("no face found in '", name, "'");
+    const data::RgbImage aligned = data::ffhq_crop(image, data::ffhq_quad(faces.front().landmarks, crop_scale), side);
+    if (found != nullptr) *found = faces.front();
+    return torch::from_blob(const_cast<uint8_t*>(aligned.pixels.data()), {1, side, side, 3}, torch::kUInt8).clone();
 }
 
 }  // namespace facegen::facenet

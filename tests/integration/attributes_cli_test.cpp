@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "data/image_io.h"
+#include "test_pictures.h"
 #include "test_support.h"
 
 namespace facegen {
@@ -73,6 +78,50 @@ TEST_F(AttributesCliTest, ScoresEveryImageAndNamesBrokenOnes) {
     const double smiling = lines[2]["attributes"]["smiling"].get<double>();
     EXPECT_TRUE(smiling >= 0 && smiling <= 1) << smiling;
     EXPECT_NE(lines[1]["error"].get<std::string>().find("notes.txt"), std::string::npos) << lines[1];
+}
+
+// --align finds the face of a photo and frames it as the training sets were: UTKFace photos
+// (whose names carry age and gender) read close to their labels, with a head pose; an image
+// with no face is named in its error line.
+TEST_F(AttributesCliTest, AlignedPhotosReadCloseToTheirLabels) {
+    if (test::shared_data_dir().empty()) GTEST_SKIP() << "../shared/data not found";
+    std::vector<fs::path> all;
+    for (const auto& entry : fs::directory_iterator(test::shared_data_dir() / "utkface")) all.push_back(entry.path());
+    std::sort(all.begin(), all.end());
+    // Adults of 20-59 (the classifier's error grows past 60: docs/attributes.md), every 50th.
+    std::vector<fs::path> photos;
+    for (size_t i = 0; i < all.size() && photos.size() < 16; i += 50) {
+        const std::string name = all[i].filename().string();
+        const int age = std::atoi(name.c_str());
+        if (age >= 20 && age < 60) photos.push_back(all[i]);
+    }
+    ASSERT_EQ(photos.size(), 16u);
+    const torch::Tensor picture = test::smooth_picture(96, 1).contiguous();
+    data::RgbImage plain(96, 96);
+    std::memcpy(plain.pixels.data(), picture.data_ptr<uint8_t>(), plain.pixels.size());
+    core::write_file_atomically(dir_ / "plain.png", data::encode_png(plain));
+    std::string files;
+    for (const fs::path& photo : photos) files += " " + quote(photo);
+    const auto scored = facegen("attributes score --align --threads 2" + files + " " + quote(dir_ / "plain.png"));
+    EXPECT_EQ(scored.exit_code, 1);
+    const std::vector<json> lines = json_lines(scored.out);
+    ASSERT_EQ(lines.size(), 17u);
+    double age_error = 0;
+    int gender_right = 0;
+    for (size_t i = 0; i < photos.size(); ++i) {
+        ASSERT_TRUE(lines[i].contains("attributes")) << lines[i];
+        const std::string name = photos[i].filename().string();  // AGE_GENDER_RACE_...
+        const double age = std::stod(name.substr(0, name.find('_')));
+        const int female = name[name.find('_') + 1] - '0';
+        const json& scores = lines[i]["attributes"];
+        age_error += std::abs(scores["age"].get<double>() - age);
+        gender_right += (scores["gender"].get<double>() > 0.5) == (female == 1);
+        EXPECT_LT(std::abs(scores["yaw"].get<double>()), 60.0) << lines[i];
+        EXPECT_EQ(lines[i]["face"]["box"].size(), 4u) << lines[i];
+    }
+    EXPECT_LT(age_error / static_cast<double>(photos.size()), 15.0);
+    EXPECT_GE(gender_right, 12);
+    EXPECT_NE(lines[16]["error"].get<std::string>().find("no face found in"), std::string::npos) << lines[16];
 }
 
 // The bundled model's shipped directions: +30 years must age 12 faces by well over ten

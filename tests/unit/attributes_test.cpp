@@ -32,7 +32,7 @@ TEST(AttributeCatalogueTest, NamesAreUniqueAndLearnedOnesHaveLabels) {
             EXPECT_TRUE(!spec.utkface_column.empty() || !spec.celeba_column.empty()) << spec.name;
         }
     }
-    EXPECT_EQ(learned_attribute_count() + 2, static_cast<int64_t>(attribute_catalogue().size()));
+    EXPECT_EQ(learned_attribute_count() + 4, static_cast<int64_t>(attribute_catalogue().size()));
     EXPECT_EQ(find_attribute("age").unit, "years");
     const std::string message = error_message_of([] { find_attribute("smile"); });
     EXPECT_NE(message.find("'smile'"), std::string::npos) << message;
