@@ -1,5 +1,7 @@
-// facegen edit: faces across an attribute. `edit --seeds S --attribute age --range -30:30
-// --steps 7 --strip strip.png` shows each face (a row) at every step; `edit measure` edits
+// facegen edit: faces across an attribute, or edited faces. `edit --seeds S --attribute age
+// --range -30:30 --steps 7 --strip strip.png` shows each face (a row) at every step;
+// `edit --target photo.jpg --edit age=-20 --out DIR` projects a photo's face (src/project)
+// and writes it edited (seeds and latents files work too); `edit measure` edits
 // held-out seeds attribute by attribute and re-scores them: how much the target moves, how
 // much every other attribute moves (entanglement), how far the face moves otherwise, and
 // what an edit costs in time. Flags are parsed and checked here; the work is in src/edit.
@@ -12,6 +14,7 @@
 #include "commands.h"
 #include "edit_setup.h"
 #include "output_paths.h"
+#include "projection_setup.h"
 #include "attributes/catalogue.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -31,6 +34,11 @@ struct StripParams {
     std::string model;
     std::string seeds;
     std::string latents;
+    std::vector<std::string> targets;  // photos, projected first
+    ProjectionParams projection;
+    std::string changes;               // --edit
+    std::string set_targets;           // --set
+    std::string out;
     std::string attribute;
     std::string range = "-2:2";
     int64_t steps = 7;
@@ -57,33 +65,109 @@ std::pair<double, double> parse_range(const std::string& text) {
     return {lo, hi};
 }
 
-void run_strip(const StripParams& params) {
-    if (params.attribute.empty()) throw make_error("no attribute: give --attribute NAME (facegen attributes list)");
-    attributes::find_attribute(params.attribute);
-    const auto [lo, hi] = parse_range(params.range);
-    if (params.steps < 2 || params.steps > 64) throw make_error("bad --steps ", params.steps, ": expected 2..64");
-    if (params.seeds.empty() == params.latents.empty()) throw make_error("give exactly one of --seeds and --latents");
-    if (params.strip.empty()) throw make_error("no output: give --strip FILE.png");
-    check_output_file(params.strip, "--strip", "strip.png");
-    core::set_cpu_threads(params.threads);
-
-    generate::Session session(params.model);
+/// The faces to edit: seeds, a latents file, or photos projected now (their projection
+/// files are written to --out when given).
+generate::Request source_request(const StripParams& params, generate::Session& session,
+                                 std::vector<std::string>* notes) {
     generate::Request request;
     if (!params.seeds.empty()) request.seeds = generate::parse_seed_list(params.seeds);
+    const model::GeneratorConfig& config = session.config();
     if (!params.latents.empty()) {
-        const model::GeneratorConfig& config = session.config();
         request.latents = generate::read_latent_file(params.latents, {config.z_dim, config.w_dim, config.num_ws()});
+    }
+    if (!params.targets.empty()) {
+        if (params.projection.noise) throw make_error("--noise: edits start from w alone; leave --noise out");
+        const project::PhotoProjectionOptions options = params.projection.options();
+        core::ProgressLine line("project");
+        core::ProgressReport last;
+        const project::PhotoProjection projection = project::project_photos(
+            session.model_path(), session.device(), params.targets, options, [&](const core::ProgressReport& report) {
+                last = report;
+                line.update(report);
+            });
+        line.finish(last);
+        std::vector<torch::Tensor> ws;
+        for (size_t i = 0; i < projection.photos.size(); ++i) {
+            const project::ProjectedPhoto& photo = projection.photos[i];
+            ws.push_back(photo.ws);
+            notes->push_back(projection_note(photo, options));
+            if (!params.out.empty()) {
+                write_projection(projection_folder(params.out, params.targets, i), session, photo, options,
+                                 !params.no_watermark);
+            }
+        }
+        request.latents = generate::Latents{generate::LatentSpace::WS, torch::cat(ws), "w"};
     }
     if (params.truncation_psi >= 0) request.truncation_psi = params.truncation_psi;
     request.watermark = !params.no_watermark;
     session.check(request);
-    if (request.n_images() > 64) throw make_error("a strip shows at most 64 faces; ", request.n_images(), " given");
-    // Both ends of the range are checked as edits before anything is made.
+    return request;
+}
+
+void check_source(const StripParams& params) {
+    const int sources = !params.seeds.empty() + !params.latents.empty() + !params.targets.empty();
+    if (sources != 1) throw make_error("give exactly one of --seeds, --latents and --target");
+    for (const std::string& target : params.targets) {
+        if (!fs::is_regular_file(target)) throw make_error("--target '", target, "' is not a file");
+    }
+    if (!params.targets.empty()) params.projection.options();
+}
+
+/// edit --edit/--set --out: each face edited, written as generate writes it.
+void run_edit_images(const StripParams& params) {
+    check_source(params);
+    if (!params.attribute.empty() || !params.strip.empty()) {
+        throw make_error("--attribute/--strip make a strip; --edit/--set with --out write edited faces: choose one");
+    }
+    if (params.out.empty()) throw make_error("no output folder: give --out DIR");
+    check_writable_folder(params.out, "--out");
+    core::set_cpu_threads(params.threads);
+    generate::Session session(params.model);
+    // The edits are checked before any projection starts.
+    EditSetup setup(session, params.changes, params.set_targets, params.directions, params.classifier);
+    std::vector<std::string> notes;
+    generate::Request request = source_request(params, session, &notes);
+    setup.attach(session, request);
+    const std::string edit_note = request.adjustment;
+    fs::create_directories(params.out);
+    session.run_each(request, [&](generate::GeneratedImage&& image, int64_t index) {
+        fs::path file = params.out / fs::path(generate::image_file_name(request, index));
+        if (!params.targets.empty()) {
+            image.provenance.edit = edit_note + "; " + notes[static_cast<size_t>(index)];
+            file = projection_folder(params.out, params.targets, static_cast<size_t>(index)) / "edited.png";
+        }
+        provenance::write_labelled_png(file, image.pixels, image.provenance);
+        std::printf("%s\n", file.string().c_str());
+    });
+}
+
+void run_strip(const StripParams& params) {
+    if (!params.changes.empty() || !params.set_targets.empty()) {
+        run_edit_images(params);
+        return;
+    }
+    if (params.attribute.empty()) {
+        throw make_error("no attribute: give --attribute NAME (facegen attributes list), or --edit/--set with --out");
+    }
+    attributes::find_attribute(params.attribute);
+    const auto [lo, hi] = parse_range(params.range);
+    if (params.steps < 2 || params.steps > 64) throw make_error("bad --steps ", params.steps, ": expected 2..64");
+    check_source(params);
+    if (params.strip.empty()) throw make_error("no output: give --strip FILE.png");
+    check_output_file(params.strip, "--strip", "strip.png");
+    if (!params.out.empty()) check_writable_folder(params.out, "--out");
+    core::set_cpu_threads(params.threads);
+
+    generate::Session session(params.model);
+    // The strip's ends are checked as edits before anything is projected or made.
     const edit::AttributeEdit first{params.attribute, false, lo}, last{params.attribute, false, hi};
-    const std::string range_text = edit::to_string(first) + ".." + edit::to_string(last);
     EditSetup setup(session, edit::to_string(std::vector<edit::AttributeEdit>{first}), "", params.directions,
                     params.classifier);
     edit::parse_edits(edit::to_string(last), false);
+    std::vector<std::string> notes;
+    const generate::Request request = source_request(params, session, &notes);
+    if (request.n_images() > 64) throw make_error("a strip shows at most 64 faces; ", request.n_images(), " given");
+    const std::string range_text = edit::to_string(first) + ".." + edit::to_string(last);
 
     torch::InferenceMode inference;
     const int64_t rows = request.n_images(), side = session.config().resolution;
@@ -100,6 +184,7 @@ void run_strip(const StripParams& params) {
     if (rows == 1 && !request.latents) info.seed = request.seeds[0];
     info.edit = "strip of " + std::to_string(params.steps) + " steps " +
                 setup.editor().describe({first}).replace(0, edit::to_string(first).size(), range_text);
+    for (const std::string& note : notes) info.edit += "; " + note;
     create_output_folder(params.strip);
     provenance::write_labelled_png(params.strip, core::make_image_grid(frames, params.steps), info);
     std::printf("%s\n", params.strip.c_str());
@@ -264,10 +349,22 @@ void add_edit_command(CLI::App& app) {
     cmd->add_option("--model", strip->model, "Model file (default: $FACEGEN_MODEL, else the bundled model)");
     cmd->add_option("--seeds", strip->seeds, "Seeds, one row each (e.g. 1-4)");
     cmd->add_option("--latents", strip->latents, "Or a .npy/.npz of z / w / ws latents (e.g. projected_w.npz)");
+    cmd->add_option("--target", strip->targets, "Or photo(s): the face is projected first (as facegen project)");
+    cmd->add_option("--edit", strip->changes, "Changes, e.g. age=-20,smiling=+1: write the edited faces to --out");
+    cmd->add_option("--set", strip->set_targets, "Targets, e.g. age=70 (as generate --set)");
+    cmd->add_option("--out", strip->out, "Folder for edited faces (and a projection's files)");
     cmd->add_option("--attribute", strip->attribute, "Attribute to vary (facegen attributes list)");
     cmd->add_option("--range", strip->range, "LO:HI change (years for age, log-odds for probabilities)")
         ->capture_default_str();
     cmd->add_option("--steps", strip->steps, "Faces per row, LO to HI")->capture_default_str();
+    cmd->add_option("--projection-steps", strip->projection.steps, "Optimisation steps of --target's projection")
+        ->capture_default_str();
+    cmd->add_option("--space", strip->projection.space, "Latent a --target is projected to: w or w+")
+        ->capture_default_str();
+    cmd->add_option("--loss", strip->projection.loss, "Loss of a --target's projection (as facegen project)")
+        ->capture_default_str();
+    cmd->add_option("--crop-scale", strip->projection.crop_scale, "FFHQ crop scale of the model's training set")
+        ->capture_default_str();
     cmd->add_option("--strip", strip->strip, "PNG to write (rows = faces, columns = steps)");
     cmd->add_option("--truncation-psi", strip->truncation_psi, "Truncation psi (default: the model's for seeds)");
     cmd->add_option("--directions", strip->directions, "Directions file (default: beside the model)");

@@ -25,6 +25,7 @@ struct ServeParams {
     int http_threads = 0;         // 0 = queue + max-batch + 8
     std::string detector;         // "" = $FACEGEN_DETECTOR or the shipped detector
     bool no_detector = false;
+    std::string directions;       // "" = <model>.directions.safetensors beside the model
 
     void validate() const {
         if (port < 0 || port > 65535) throw make_error("bad --port ", port, ": expected 0 (any free port)..65535");
@@ -75,6 +76,7 @@ void run_serve(const ServeParams& params) {
     options.http_threads = params.http_threads;
     options.detector = params.detector;
     options.no_detector = params.no_detector;
+    options.directions = params.directions;
     core::set_cpu_threads(params.threads);
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
 
@@ -121,6 +123,8 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--detector", params->detector,
                     "Detector for POST /v1/detect; default: $FACEGEN_DETECTOR, else the shipped one");
     cmd->add_flag("--no-detector", params->no_detector, "POST /v1/detect judges by metadata label and watermark only");
+    cmd->add_option("--directions", params->directions,
+                    "Attribute directions for edit= (default: <model>.directions.safetensors beside the model)");
     cmd->add_option("--http-threads", params->http_threads,
                     "Connections answered at once (0 = queue + max-batch + 8)")
         ->capture_default_str();

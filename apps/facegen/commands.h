@@ -29,6 +29,10 @@ void add_attributes_command(CLI::App& app);  // `attributes score|list|train`
 #ifdef FACEGEN_HAVE_EDIT
 void add_edit_command(CLI::App& app);  // `edit` (strips) and `edit measure`
 #endif
+#ifdef FACEGEN_HAVE_PROJECT
+void add_project_command(CLI::App& app);          // `project`, with `project measure`
+void add_project_measure_command(CLI::App& project);  // cmd_project_measure.cpp
+#endif
 #ifdef FACEGEN_HAVE_SERVE
 void add_serve_command(CLI::App& app);
 #endif

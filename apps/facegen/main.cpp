@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
 #ifdef FACEGEN_HAVE_EDIT
     facegen::app::add_edit_command(app);
 #endif
+#ifdef FACEGEN_HAVE_PROJECT
+    facegen::app::add_project_command(app);
+#endif
 #ifdef FACEGEN_HAVE_SERVE
     facegen::app::add_serve_command(app);
 #endif

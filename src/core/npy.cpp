@@ -1,8 +1,10 @@
 #include "core/npy.h"
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <regex>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -108,9 +110,64 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& name) {
 
 torch::Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
 
+std::string npy_bytes(const torch::Tensor& array) {
+    const torch::Tensor values = array.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    std::string shape;
+    for (int64_t i = 0; i < values.dim(); ++i) shape += (i > 0 ? ", " : "") + std::to_string(values.size(i));
+    if (values.dim() == 1) shape += ",";  // NumPy's one-element tuple: (5,)
+    shape = "(" + shape + ")";
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    // The magic, version and length take 10 bytes; the header is padded with spaces to a
+    // multiple of 64 and ends with a newline, as NumPy writes it.
+    const size_t unpadded = 10 + header.size() + 1;
+    header.append((64 - unpadded % 64) % 64, ' ');
+    header += '\n';
+    std::string bytes = "\x93NUMPY";
+    bytes += '\x01';
+    bytes += '\x00';
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>((header.size() >> 8) & 0xff);
+    bytes += header;
+    static_assert(sizeof(float) == 4);
+    bytes.append(static_cast<const char*>(values.data_ptr()), static_cast<size_t>(values.numel()) * sizeof(float));
+    return bytes;
+}
+
 #ifdef FACEGEN_HAVE_LIBZIP
 
 bool npz_supported() { return true; }
+
+void write_npz(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& arrays) {
+    const std::filesystem::path temporary = path.string() + ".partial";
+    int error_code = 0;
+    zip_t* archive = zip_open(temporary.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error_code);
+    if (archive == nullptr) throw make_error("write '", path.string(), "' failed: cannot create ", temporary.string());
+    std::vector<std::string> members;  // libzip reads the buffers at zip_close
+    members.reserve(arrays.size());
+    for (const auto& [key, array] : arrays) {
+        members.push_back(npy_bytes(array));
+        zip_source_t* source = zip_source_buffer(archive, members.back().data(), members.back().size(), 0);
+        if (source == nullptr || zip_file_add(archive, (key + ".npy").c_str(), source, ZIP_FL_OVERWRITE) < 0) {
+            if (source != nullptr) zip_source_free(source);
+            const std::string message = zip_strerror(archive);
+            zip_discard(archive);
+            std::filesystem::remove(temporary);
+            throw make_error("write '", path.string(), "' failed: ", message);
+        }
+    }
+    if (zip_close(archive) != 0) {
+        const std::string message = zip_strerror(archive);
+        zip_discard(archive);
+        std::filesystem::remove(temporary);
+        throw make_error("write '", path.string(), "' failed: ", message);
+    }
+    std::error_code rename_error;
+    std::filesystem::rename(temporary, path, rename_error);
+    if (rename_error) {
+        std::filesystem::remove(temporary);
+        throw make_error("write '", path.string(), "' failed: ", rename_error.message());
+    }
+}
 
 std::map<std::string, torch::Tensor> read_npz(const std::filesystem::path& path) {
     int error_code = 0;
@@ -157,6 +214,11 @@ bool npz_supported() { return false; }
 std::map<std::string, torch::Tensor> read_npz(const std::filesystem::path& path) {
     throw make_error("read '", path.string(), "' failed: this facegen was built without npz support ",
                      "(libzip); convert it to .npy or rebuild with libzip-dev installed");
+}
+
+void write_npz(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>&) {
+    throw make_error("write '", path.string(), "' failed: this facegen was built without npz support ",
+                     "(libzip); rebuild with libzip-dev installed");
 }
 
 #endif

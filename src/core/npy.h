@@ -25,4 +25,14 @@ bool npz_supported();
 /// without libzip ("built without npz support") or the archive is unreadable.
 std::map<std::string, torch::Tensor> read_npz(const std::filesystem::path& path);
 
+/// The bytes of a .npy file (format 1.0, C order) holding `array` as little-endian float32
+/// ('<f4'), whatever its floating dtype or device.
+std::string npy_bytes(const torch::Tensor& array);
+
+/// Writes arrays as an uncompressed .npz archive (as np.savez), each under "<key>.npy",
+/// atomically (a temporary file beside `path`, then renamed): an existing file is replaced
+/// only by a complete archive. Throws facegen::Error naming the file when it cannot be
+/// written, or when facegen was built without libzip.
+void write_npz(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& arrays);
+
 }  // namespace facegen::core

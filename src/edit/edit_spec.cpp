@@ -12,7 +12,7 @@ namespace facegen::edit {
 namespace {
 
 /// [lo, hi] a change (relative) or a target (absolute) of the attribute may take.
-std::pair<double, double> allowed_range(const attributes::AttributeSpec& spec, bool absolute) {
+std::pair<double, double> range_of(const attributes::AttributeSpec& spec, bool absolute) {
     if (spec.name == "age") return absolute ? std::pair{0.0, 100.0} : std::pair{-100.0, 100.0};
     if (spec.name == "brightness") return absolute ? std::pair{0.0, 1.0} : std::pair{-1.0, 1.0};
     if (spec.name == "light_direction") return absolute ? std::pair{-1.0, 1.0} : std::pair{-2.0, 2.0};
@@ -51,7 +51,7 @@ std::vector<AttributeEdit> parse_edits(const std::string& text, bool absolute) {
         if (value.empty() || *end != '\0' || !std::isfinite(edit.value)) {
             throw make_error("edit '", part, "': '", value, "' is not a number");
         }
-        const auto [lo, hi] = allowed_range(spec, absolute);
+        const auto [lo, hi] = range_of(spec, absolute);
         if (edit.value < lo || edit.value > hi) {
             throw make_error("edit '", part, "': ", absolute ? "target " : "change ", edit.value, " of ", spec.name,
                              " is outside ", lo, "..", hi, " (", absolute ? spec.unit : (spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit), ")");
@@ -60,6 +60,10 @@ std::vector<AttributeEdit> parse_edits(const std::string& text, bool absolute) {
         edits.push_back(edit);
     }
     return edits;
+}
+
+std::pair<double, double> allowed_range(const std::string& attribute, bool absolute) {
+    return range_of(attributes::find_attribute(attribute), absolute);
 }
 
 std::string to_string(const AttributeEdit& edit) {

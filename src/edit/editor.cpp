@@ -46,20 +46,29 @@ void Editor::check(const std::vector<AttributeEdit>& edits) const {
     }
 }
 
-torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws, const std::vector<AttributeEdit>& edits) {
+namespace {
+
+/// Moves every face of ws_out by amounts [n] (W units) along the direction, every layer alike.
+void step_along(torch::Tensor& ws_out, const EditDirection& direction, const torch::Tensor& amounts) {
+    ws_out += amounts.to(ws_out.device(), torch::kFloat32).view({-1, 1, 1}) *
+              direction.unit.to(ws_out.device()).view({1, 1, -1});
+}
+
+}  // namespace
+
+torch::Tensor Editor::apply_changes(const torch::Tensor& ws, const std::vector<AttributeEdit>& edits) const {
     check(edits);
     torch::Tensor out = ws.clone();
-    const auto step = [&](const EditDirection& direction, const torch::Tensor& amounts) {
-        // amounts [n] in W units; every layer of a face moves alike.
-        const torch::Tensor delta = amounts.to(ws.device(), torch::kFloat32).view({-1, 1, 1}) *
-                                    direction.unit.to(ws.device()).view({1, 1, -1});
-        out += delta;
-    };
     for (const AttributeEdit& edit : edits) {
         if (edit.absolute) continue;
         const EditDirection direction = direction_for(edit.attribute, edits);
-        step(direction, torch::full({ws.size(0)}, edit.value / direction.units_per_step, torch::kFloat64));
+        step_along(out, direction, torch::full({ws.size(0)}, edit.value / direction.units_per_step, torch::kFloat64));
     }
+    return out;
+}
+
+torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws, const std::vector<AttributeEdit>& edits) {
+    torch::Tensor out = apply_changes(ws, edits);
     // Targets: where each face is now, then the step that takes it there; three times,
     // because the classifier's reading is only roughly linear along the direction.
     for (int round = 0; round < 3; ++round) {
@@ -77,7 +86,7 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
                 const double now = fitted(spec, scores[static_cast<size_t>(i)][index]);
                 amounts[i] = (fitted(spec, edit.value) - now) / direction.units_per_step;
             }
-            step(direction, amounts);
+            step_along(out, direction, amounts);
         }
     }
     return out;

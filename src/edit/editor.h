@@ -25,6 +25,10 @@ public:
     /// classifier for targets. Throws facegen::Error naming the edit.
     void check(const std::vector<AttributeEdit>& edits) const;
 
+    /// ws [n, num_ws, w_dim] with the changes (relative edits) made, targets left out: no
+    /// generation, no classifier (what a server can afford per request).
+    torch::Tensor apply_changes(const torch::Tensor& ws, const std::vector<AttributeEdit>& edits) const;
+
     /// ws [n, num_ws, w_dim] edited (every layer alike). Targets score the faces with
     /// `session` and the classifier and step, three times over.
     torch::Tensor apply(generate::Session& session, const torch::Tensor& ws, const std::vector<AttributeEdit>& edits);

@@ -98,6 +98,11 @@ double Session::truncation_psi_for(const Request& request) const {
 }
 
 torch::Tensor Session::ws_for(const Request& request, int64_t begin, int64_t n) {
+    torch::Tensor ws = truncated_ws_for(request, begin, n);
+    return request.adjust_ws ? request.adjust_ws(ws, begin) : ws;
+}
+
+torch::Tensor Session::truncated_ws_for(const Request& request, int64_t begin, int64_t n) {
     const double psi = truncation_psi_for(request);
     torch::Tensor z;
     if (request.latents) {
@@ -154,8 +159,7 @@ void Session::run_each(const Request& request,
     const int64_t n_images = request.n_images();
     for (int64_t begin = 0; begin < n_images; begin += request.batch) {
         const int64_t n = std::min(request.batch, n_images - begin);
-        torch::Tensor ws = ws_for(request, begin, n);
-        if (request.adjust_ws) ws = request.adjust_ws(ws, begin);
+        const torch::Tensor ws = ws_for(request, begin, n);
         const torch::Tensor images = synthesize(ws, request.noise_mode, noise_seeds_for(request, begin, n));
         for (int64_t i = 0; i < n; ++i) {
             GeneratedImage image{images[i], base};

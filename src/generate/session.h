@@ -73,7 +73,8 @@ public:
     /// The psi that applies to `request` (see Request::truncation_psi).
     double truncation_psi_for(const Request& request) const;
 
-    /// ws [n, num_ws, w_dim] of the request's images [begin, begin + n), truncated.
+    /// ws [n, num_ws, w_dim] of the request's images [begin, begin + n): truncated, then
+    /// adjusted (Request::adjust_ws), exactly what run() and the server synthesise.
     torch::Tensor ws_for(const Request& request, int64_t begin, int64_t n);
 
     /// Images for ws [N, num_ws, w_dim] as uint8 [N, H, W, C] on the CPU. noise_seeds: one
@@ -92,6 +93,8 @@ public:
     std::vector<GeneratedImage> run(const Request& request);
 
 private:
+    torch::Tensor truncated_ws_for(const Request& request, int64_t begin, int64_t n);
+
     std::filesystem::path model_path_;
     torch::Device device_;
     model::LoadedModel loaded_;

@@ -99,16 +99,28 @@ DiscriminatorImpl::DiscriminatorImpl(DiscriminatorConfig config) : config_(std::
     epilogue_ = register_module("b4", DiscriminatorEpilogue(config_.channels_at(4), config_));
 }
 
-torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& img, const torch::Tensor& c, Intermediates* intermediates) {
+std::vector<torch::Tensor> DiscriminatorImpl::block_outputs(const torch::Tensor& img) {
     const int64_t r = config_.resolution;
     TORCH_CHECK(img.dim() == 4 && img.size(1) == config_.img_channels && img.size(2) == r && img.size(3) == r,
                 "Discriminator: expected img [N, ", config_.img_channels, ", ", r, ", ", r, "], got ", img.sizes());
+    std::vector<torch::Tensor> outputs;
     torch::Tensor x;
     for (auto& block : blocks_) {
         const int64_t block_resolution = r >> (&block - &blocks_[0]);
         x = block->forward(x, img.to(torch::kFloat32), precision_.dtype_at(block_resolution, r));
-        if (intermediates) (*intermediates)["b" + std::to_string(block_resolution) + ".x"] = x;
+        outputs.push_back(x);
     }
+    return outputs;
+}
+
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& img, const torch::Tensor& c, Intermediates* intermediates) {
+    const std::vector<torch::Tensor> outputs = block_outputs(img);
+    if (intermediates) {
+        for (size_t i = 0; i < outputs.size(); ++i) {
+            (*intermediates)["b" + std::to_string(config_.resolution >> i) + ".x"] = outputs[i];
+        }
+    }
+    torch::Tensor x = outputs.back();
     torch::Tensor cmap;
     if (config_.c_dim > 0) {
         TORCH_CHECK(c.defined() && c.dim() == 2 && c.size(0) == img.size(0) && c.size(1) == config_.c_dim,

@@ -60,6 +60,11 @@ public:
     // img [N, img_channels, res, res], c [N, c_dim] or undefined -> logits [N, 1].
     // When `intermediates` is given, records "b<r>.x" (block outputs), "b4.x" ... .
     torch::Tensor forward(const torch::Tensor& img, const torch::Tensor& c = {}, Intermediates* intermediates = nullptr);
+    /// The blocks' outputs without the epilogue, highest resolution first: img [N, C, res,
+    /// res] -> one [N, C_r, r, r] per block. No minibatch statistics are involved, so each
+    /// image's features are its own whatever the batch (projection uses them as a
+    /// perceptual feature stack).
+    std::vector<torch::Tensor> block_outputs(const torch::Tensor& img);
     const DiscriminatorConfig& config() const { return config_; }
     /// Runs the highest-resolution blocks in reduced precision (training on CUDA); default off.
     void set_mixed_precision(const MixedPrecision& precision) { precision_ = precision; }

@@ -108,13 +108,30 @@ std::vector<std::vector<torch::Tensor>> SynthesisNetworkImpl::seeded_noise(const
     return per_block;
 }
 
+std::vector<std::vector<torch::Tensor>> SynthesisNetworkImpl::given_noise(const SynthesisOptions& options) const {
+    int64_t n_layers = 0;
+    for (const auto& block : blocks_) n_layers += block->num_conv();
+    TORCH_CHECK(static_cast<int64_t>(options.noise.size()) == n_layers, "SynthesisNetwork: expected ", n_layers,
+                " noise tensors (one per conv layer), got ", options.noise.size());
+    std::vector<std::vector<torch::Tensor>> per_block;
+    size_t layer = 0;
+    for (const auto& block : blocks_) {
+        std::vector<torch::Tensor> noise;
+        for (int64_t j = 0; j < block->num_conv(); ++j) noise.push_back(options.noise[layer++]);
+        per_block.push_back(std::move(noise));
+    }
+    return per_block;
+}
+
 torch::Tensor SynthesisNetworkImpl::forward(const torch::Tensor& ws, const SynthesisOptions& options,
                                             Intermediates* intermediates) {
     TORCH_CHECK(ws.dim() == 3 && ws.size(1) == config_.num_ws() && ws.size(2) == config_.w_dim,
                 "SynthesisNetwork: expected ws [N, ", config_.num_ws(), ", ", config_.w_dim, "], got ", ws.sizes());
     const torch::Tensor ws32 = ws.to(torch::kFloat32);
     std::vector<std::vector<torch::Tensor>> noise;
-    if (options.noise_mode == NoiseMode::Random && !options.noise_seeds.empty()) {
+    if (options.noise_mode == NoiseMode::Random && !options.noise.empty()) {
+        noise = given_noise(options);
+    } else if (options.noise_mode == NoiseMode::Random && !options.noise_seeds.empty()) {
         noise = seeded_noise(options, ws.size(0), ws.device());
     }
     torch::Tensor x, img;

@@ -19,6 +19,10 @@ struct SynthesisOptions {
     /// batch it is in and of the device (drawn on the CPU from a generator seeded with the
     /// sample's seed, then moved); empty = draw from torch's default generator (training).
     std::vector<uint64_t> noise_seeds;
+    /// Random mode only: the noise itself, one [N, 1, R, R] per conv layer in order (b4.conv1,
+    /// b8.conv0, b8.conv1, ...), e.g. noise being optimised by a projection; overrides
+    /// noise_seeds.
+    std::vector<torch::Tensor> noise;
 };
 
 /// Named intermediate tensors ("b8.x", "b8.img", ...) recorded by the networks on request,
@@ -83,6 +87,8 @@ public:
 
 private:
     /// Random mode with seeds: per-layer noise [N, 1, R, R] for every conv layer in order.
+    /// Options::noise split per block.
+    std::vector<std::vector<torch::Tensor>> given_noise(const SynthesisOptions& options) const;
     std::vector<std::vector<torch::Tensor>> seeded_noise(const SynthesisOptions& options, int64_t batch_size,
                                                         const torch::Device& device) const;
     GeneratorConfig config_;

@@ -47,6 +47,7 @@ json provenance_json(const provenance::ImageProvenance& info, const std::string&
     };
     if (info.seed) out["seed"] = *info.seed;
     if (info.latent_index) out["latent_index"] = *info.latent_index;
+    if (!info.edit.empty()) out["edit"] = info.edit;
     return out;
 }
 
@@ -67,6 +68,15 @@ std::string route_label(const std::string& path) {
 
 Api::Api(Batcher& batcher, Metrics& metrics, RequestLimits limits)
     : batcher_(batcher), metrics_(metrics), limits_(limits), random_(std::random_device{}()) {}
+
+void Api::attach_edit(generate::Request& request, const std::string& changes) const {
+    if (changes.empty()) return;
+    if (!edits_.attach) {
+        throw RequestError(400, "this server offers no attribute edits (" +
+                                    edits_.description.value("why", std::string("built without src/edit")) + ")");
+    }
+    edits_.attach(request, changes);
+}
 
 uint32_t Api::random_seed() {
     std::lock_guard<std::mutex> lock(random_mutex_);
@@ -105,6 +115,7 @@ HttpResponse Api::face_png(const QueryParams& params) {
     generate::Request request;
     request.seeds = {query.seed ? *query.seed : random_seed()};
     request.truncation_psi = query.psi;
+    attach_edit(request, query.edit);
     const uint32_t seed = request.seeds.front();
     const std::vector<generate::GeneratedImage> images = run(std::move(request));
     const generate::GeneratedImage& image = images.front();
@@ -122,7 +133,9 @@ HttpResponse Api::face_png(const QueryParams& params) {
 }
 
 HttpResponse Api::generate(const std::string& body) {
-    generate::Request request = parse_generate_body(body, limits_);
+    GenerateBody parsed = parse_generate_body(body, limits_);
+    generate::Request& request = parsed.request;
+    attach_edit(request, parsed.edit);
     const double psi = batcher_.session().truncation_psi_for(request);
     const std::vector<generate::GeneratedImage> images = run(std::move(request));
     json out_images = json::array();
@@ -174,6 +187,7 @@ HttpResponse Api::models() const {
           {"max_batch", batcher_.options().max_batch},
           {"max_queue", batcher_.options().max_queue}}},
         {"detection", detection_ ? json(*detection_) : json(nullptr)},
+        {"edits", edits_.description},
     });
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "serve/batcher.h"
+#include "serve/edit_route.h"
 #include "serve/metrics.h"
 #include "serve/request_parsing.h"
 
@@ -62,8 +63,12 @@ public:
     const RequestLimits& limits() const { return limits_; }
     /// Says in GET /v1/models that POST /v1/detect answers, and with what evidence.
     void set_detection(std::string description) { detection_ = std::move(description); }
+    /// Accepts `edit` on face.png and generate (serve/edit_route.h).
+    void set_edits(EditSupport edits) { edits_ = std::move(edits); }
 
 private:
+    /// Makes `request` apply `changes` ("" = none); RequestError 400 when edits are not offered.
+    void attach_edit(generate::Request& request, const std::string& changes) const;
     std::vector<generate::GeneratedImage> run(generate::Request request);
     uint32_t random_seed();
 
@@ -71,6 +76,7 @@ private:
     Metrics& metrics_;
     RequestLimits limits_;
     std::optional<std::string> detection_;  // absent: built without detection
+    EditSupport edits_{{}, {{"available", false}, {"why", "built without src/edit"}}};
     std::mutex random_mutex_;
     std::mt19937 random_;
 };

@@ -45,10 +45,6 @@ double checked_psi(double psi, const std::string& as_written, const RequestLimit
     return psi;
 }
 
-[[noreturn]] void reject_edits() {
-    reject("edits are not available yet: this server generates unedited faces only (remove 'edit')");
-}
-
 json parse_json(const std::string& body) {
     if (body.empty()) reject("the request body is empty; expected a JSON object");
     // Limits nesting before any value is built: a deep array would only waste memory.
@@ -184,18 +180,19 @@ FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limit
         } else if (key == "psi") {
             query.psi = parse_psi(value, limits);
         } else if (key == "edit") {
-            reject_edits();
+            query.edit = value;  // checked against the model's directions when attached
         } else {
-            reject("unknown query parameter " + quote_text(key) + " (expected seed, psi)");
+            reject("unknown query parameter " + quote_text(key) + " (expected seed, psi, edit)");
         }
     }
     return query;
 }
 
-generate::Request parse_generate_body(const std::string& body, const RequestLimits& limits) {
+GenerateBody parse_generate_body(const std::string& body, const RequestLimits& limits) {
     const json document = parse_json(body);
     if (!document.is_object()) reject("the request body must be a JSON object, got " + shown(document));
-    generate::Request request;
+    GenerateBody parsed;
+    generate::Request& request = parsed.request;
     for (const auto& item : document.items()) {
         const std::string& key = item.key();
         const json& value = item.value();
@@ -221,16 +218,17 @@ generate::Request parse_generate_body(const std::string& body, const RequestLimi
             }
         } else if (key == "format") {
             if (value != "base64") reject("format " + shown(value) + " is not supported (only \"base64\")");
-        } else if (key == "edit" || key == "edits") {
-            reject_edits();
+        } else if (key == "edit") {
+            if (!value.is_string()) reject("'edit' must be a string such as \"age=+10,smiling=+2\", got " + shown(value));
+            parsed.edit = value.get<std::string>();
         } else {
             reject("unknown field " + quote_text(key) +
-                   " (expected seeds or latents, psi, truncation_cutoff, noise_mode, format)");
+                   " (expected seeds or latents, psi, truncation_cutoff, noise_mode, format, edit)");
         }
     }
     if (request.seeds.empty() && !request.latents) reject("nothing to generate: give 'seeds' or 'latents'");
     if (!request.seeds.empty() && request.latents) reject("give 'seeds' or 'latents', not both");
-    return request;
+    return parsed;
 }
 
 }  // namespace facegen::serve

@@ -40,6 +40,7 @@ using QueryParams = std::multimap<std::string, std::string>;
 struct FaceQuery {
     std::optional<uint32_t> seed;  // absent: the server draws one
     std::optional<double> psi;     // absent: the model's recommended psi
+    std::string edit;              // attribute changes as generate --edit takes them; "" = none
 };
 
 /// A seed written in decimal, 0..4294967295 (numpy's seed range, as `facegen generate`).
@@ -48,13 +49,17 @@ uint32_t parse_seed(std::string_view text);
 /// A psi written as a decimal number, finite and within 0..limits.max_psi.
 double parse_psi(std::string_view text, const RequestLimits& limits);
 
-/// The face.png query; rejects unknown, repeated and not-yet-available (edit) parameters.
+/// The face.png query; rejects unknown and repeated parameters.
 FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limits);
 
 /// A POST /v1/generate body: {"seeds": [...]} or {"latents": {"space": "z"|"w"|"ws",
 /// "values": [...]}}, with optional "psi", "truncation_cutoff", "noise_mode" and
-/// "format" ("base64", the only one). Shapes are checked against the model later, by
-/// Session::check.
-generate::Request parse_generate_body(const std::string& body, const RequestLimits& limits);
+/// "format" ("base64", the only one) and "edit" (a string, as generate --edit takes it).
+/// Shapes are checked against the model later, by Session::check.
+struct GenerateBody {
+    generate::Request request;
+    std::string edit;  // "" = none
+};
+GenerateBody parse_generate_body(const std::string& body, const RequestLimits& limits);
 
 }  // namespace facegen::serve

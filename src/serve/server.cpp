@@ -18,6 +18,7 @@
 #ifdef FACEGEN_SERVE_DETECT
 #include "serve/detect_route.h"
 #endif
+#include "serve/edit_route.h"
 #include "serve/metrics.h"
 
 namespace facegen::serve {
@@ -116,6 +117,11 @@ struct Server::Impl {
         DetectRoute route = make_detect_route(options.detector, options.no_detector);
         detect = std::move(route.handle);
         api.set_detection(route.description);
+#endif
+#ifdef FACEGEN_SERVE_EDIT
+        api.set_edits(make_edit_support(batcher.session(), options.directions));
+#else
+        if (!options.directions.empty()) throw make_error("--directions: this facegen was built without src/edit");
 #endif
         configure();
         add_routes();

@@ -34,6 +34,9 @@ struct ServerOptions {
     std::filesystem::path detector;
     /// Judge uploads by metadata label and watermark only.
     bool no_detector = false;
+    /// Attribute directions for `edit`; empty = <model>.directions.safetensors beside the
+    /// model (none there: edits are not offered).
+    std::filesystem::path directions;
     /// Connections answered at once; each holds a thread while it waits for its images.
     /// 0 = max_queue + max_batch + 8, enough to fill the queue and still answer /healthz.
     int http_threads = 0;

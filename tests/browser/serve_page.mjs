@@ -1,8 +1,9 @@
 // Drives the `facegen serve` page in headless chromium and checks what a visitor sees:
 // a face decodes, a reload shows another, the truncation slider re-renders it, the
-// download and permalink work, and nothing is loaded from another origin.
+// attribute sliders edit it (and their permalink restores them), the download and
+// permalink work, and nothing is loaded from another origin.
 // Usage: node serve_page.mjs --url http://127.0.0.1:PORT/ [--chromium /usr/bin/chromium]
-//                            [--screenshot out.png] [--seed N]
+//                            [--screenshot out.png] [--seed N] [--edit age=+10,...]
 // Prints a JSON summary; exits 1 naming each check that failed.
 import { parseArgs } from "node:util";
 import puppeteer from "puppeteer-core";
@@ -13,10 +14,11 @@ const { values: args } = parseArgs({
     chromium: { type: "string", default: "/usr/bin/chromium" },
     screenshot: { type: "string" },
     seed: { type: "string" },
+    edit: { type: "string" },
   },
 });
 if (!args.url) {
-  console.error("usage: node serve_page.mjs --url http://127.0.0.1:PORT/ [--chromium PATH] [--screenshot PNG] [--seed N]");
+  console.error("usage: node serve_page.mjs --url http://127.0.0.1:PORT/ [--chromium PATH] [--screenshot PNG] [--seed N] [--edit E]");
   process.exit(2);
 }
 
@@ -42,6 +44,7 @@ async function faceState(page) {
       width: img.naturalWidth,
       hash,
       psi: document.getElementById("psi").value,
+      edit: img.dataset.edit || "",
     };
   });
 }
@@ -49,13 +52,28 @@ async function faceState(page) {
 async function waitForFace(page, previousSrc = "") {
   await page.waitForFunction((previous) => {
     const img = document.getElementById("face");
-    // Settled: decoded, nothing in flight, and showing the slider's psi.
+    // The edit the attribute sliders ask for, and the one of the face shown, as sorted
+    // "name=value" sets (the page writes them in the server's order, not the panel's).
+    const canonical = (pairs) => pairs.filter(([, value]) => Number(value) !== 0)
+      .map(([name, value]) => `${name}=${Number(value)}`).sort().join(",");
+    const wanted = canonical([...document.querySelectorAll("#edit-panel input[type=range]")]
+      .map((input) => [input.dataset.attribute, input.value]));
+    const shown = canonical((img.dataset.edit || "").split(",").filter((p) => p).map((p) => p.split("=")));
+    // Settled: decoded, nothing in flight, and showing the sliders' psi and edit.
     return img.src && img.src !== previous && img.complete && img.naturalWidth > 0 &&
       document.getElementById("frame").getAttribute("aria-busy") === "false" &&
-      img.dataset.psi === document.getElementById("psi").value &&
+      img.dataset.psi === document.getElementById("psi").value && shown === wanted &&
       /^\d+$/.test(document.getElementById("seed").textContent);
   }, { timeout }, previousSrc);
   return faceState(page);
+}
+
+// Moves a range input as a script can: sets its value and sends the input event a drag sends.
+async function setRange(page, selector, value) {
+  await page.$eval(selector, (input, v) => {
+    input.value = v;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }, String(value));
 }
 
 const browser = await puppeteer.launch({
@@ -121,6 +139,83 @@ try {
     summary.detection = "not built";
   }
 
+  // The attribute sliders: offered exactly when /v1/models says edits are (the bundled
+  // model ships its directions), or hidden with the reason.
+  const edits = await page.evaluate(async () => (await (await fetch("/v1/models")).json()).edits);
+  const panel = await page.evaluate(() => ({
+    shown: !document.getElementById("edit-panel").hidden,
+    sliders: [...document.querySelectorAll("#edit-panel input[type=range]")].map((input) => ({
+      name: input.dataset.attribute, min: input.min, max: input.max, value: input.value,
+      labelled: input.labels.length === 1 && input.labels[0].textContent.trim() !== "",
+    })),
+    unavailable: document.getElementById("edit-unavailable").hidden ? "" : document.getElementById("edit-unavailable").textContent,
+  }));
+  if (edits.available) {
+    check(panel.shown, "edits are available but the Attributes panel is hidden");
+    check(panel.sliders.length === edits.attributes.length,
+          `${panel.sliders.length} sliders for ${edits.attributes.length} attributes`);
+    check(panel.sliders.every((s) => s.labelled && Number(s.value) === 0), "a slider has no label or does not start at 0");
+    const age = edits.attributes.find((a) => a.name === "age");
+    const ageSlider = panel.sliders.find((s) => s.name === "age");
+    check(ageSlider && Number(ageSlider.min) === age.slider.min && Number(ageSlider.max) === age.slider.max,
+          `the age slider's range ${JSON.stringify(ageSlider)} is not the server's ${JSON.stringify(age.slider)}`);
+
+    // Ten years older, as a visitor dragging the slider would send it.
+    const ageValue = age.slider.step * Math.round(10 / age.slider.step);
+    await setRange(page, "#edit-age", ageValue);
+    const older = await waitForFace(page, moved.src);
+    const expected = `age=+${ageValue}`;
+    check(older.edit === expected, `the face shown has edit '${older.edit}', not '${expected}'`);
+    check(older.seed === moved.seed && older.psi === moved.psi, "moving the age slider changed the seed or psi");
+    check(older.hash !== moved.hash, "moving the age slider did not change the pixels");
+    const olderPage = await page.evaluate(() => ({
+      output: document.getElementById("edit-age-value").textContent,
+      permalink: document.getElementById("permalink").href,
+      download: document.getElementById("download").download,
+      reset: !document.getElementById("edit-reset").disabled,
+    }));
+    check(olderPage.output === `+${ageValue} years`, `the age slider shows '${olderPage.output}'`);
+    check(new URL(olderPage.permalink).searchParams.get("edit") === expected,
+          `permalink ${olderPage.permalink} does not carry edit=${expected}`);
+    check(olderPage.download.includes(`age+${ageValue}`), `download file name ${olderPage.download} does not name the edit`);
+    check(olderPage.reset, "the Reset button is disabled with an edit");
+    // The face shown is the one the API serves for that seed, psi and edit (both decoded alike).
+    const [shownHash, servedHash] = await page.evaluate(async (query) => {
+      const hashOf = async (url) => {
+        const bitmap = await createImageBitmap(await (await fetch(url, { cache: "no-store" })).blob());
+        const canvas = document.createElement("canvas");
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        const context = canvas.getContext("2d");
+        context.drawImage(bitmap, 0, 0);
+        const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        let hash = 2166136261;
+        for (let i = 0; i < pixels.length; ++i) hash = Math.imul(hash ^ pixels[i], 16777619) >>> 0;
+        return hash;
+      };
+      return [await hashOf(document.getElementById("face").src), await hashOf("/v1/face.png?" + query)];
+    }, new URLSearchParams({ seed: older.seed, psi: older.psi, edit: expected }).toString());
+    check(shownHash === servedHash, "the edited face differs from /v1/face.png's for the same seed, psi and edit");
+
+    // The permalink restores the slider and the face.
+    await page.goto(olderPage.permalink, { waitUntil: "load", timeout });
+    const restored = await waitForFace(page);
+    const restoredAge = await page.$eval("#edit-age", (input) => input.value);
+    check(Number(restoredAge) === ageValue, `the permalink set the age slider to ${restoredAge}, not ${ageValue}`);
+    check(restored.seed === older.seed && restored.hash === older.hash, "the edit permalink does not show the same face");
+
+    // Reset: every slider back to 0, the unedited face again.
+    await page.click("#edit-reset");
+    const reset = await waitForFace(page, restored.src);
+    check(reset.edit === "" && reset.hash === moved.hash, `Reset did not bring back the unedited face (edit '${reset.edit}')`);
+    check(!new URL(await page.$eval("#permalink", (a) => a.href)).searchParams.has("edit"), "the permalink keeps an edit after Reset");
+    summary.edits = { sliders: panel.sliders.length, edit: expected, hash_before: moved.hash, hash_after: older.hash,
+                      permalink: olderPage.permalink, restored_age: restoredAge };
+  } else {
+    check(!panel.shown && panel.unavailable.includes(edits.why), `edits are not available (${edits.why}) but the page does not say so`);
+    summary.edits = "not offered: " + edits.why;
+  }
+
   const permalink = await page.$eval("#permalink", (a) => a.href);
   check(permalink.includes(`seed=${moved.seed}`), `permalink ${permalink} does not name seed ${moved.seed}`);
   await page.goto(permalink, { waitUntil: "load", timeout });
@@ -129,8 +224,11 @@ try {
   summary.permalink = permalink;
 
   if (args.screenshot) {
+    await page.setViewport({ width: 960, height: 900 });  // tall enough for the first attribute sliders
     if (args.seed) {
-      await page.goto(new URL(`/?seed=${args.seed}`, args.url).href, { waitUntil: "load", timeout });
+      const query = new URLSearchParams({ seed: args.seed });
+      if (args.edit) query.set("edit", args.edit);
+      await page.goto(new URL("/?" + query, args.url).href, { waitUntil: "load", timeout });
       await waitForFace(page);
     }
     await page.screenshot({ path: args.screenshot });

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -111,6 +114,21 @@ RawResult raw_exchange(int port, const std::string& request, std::chrono::second
     return result;
 }
 
+/// `text` percent-encoded for a query value ("age=+10" -> "age%3D%2B10").
+std::string encode_query_value(const std::string& text) {
+    std::string out;
+    for (const unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+            out += static_cast<char>(c);
+        } else {
+            char escaped[4];
+            std::snprintf(escaped, sizeof(escaped), "%%%02X", c);
+            out += escaped;
+        }
+    }
+    return out;
+}
+
 /// The count of a sample in Prometheus text, e.g. `facegen_batch_size_count`.
 double metric_value(const std::string& text, const std::string& sample) {
     std::istringstream lines(text);
@@ -208,6 +226,9 @@ TEST_F(ServeApiTest, HealthzAndModelsDescribeTheModel) {
     EXPECT_EQ(model["provenance"]["dataset"], "none");
     EXPECT_EQ(body["limits"]["max_images_per_request"], 64);
     EXPECT_EQ(body["limits"]["max_batch"], 16);
+    // The tiny model has no directions beside it: no edits, and the page is told why.
+    EXPECT_EQ(body["edits"]["available"], false) << body["edits"];
+    EXPECT_NE(body["edits"].value("why", "").find("no attribute directions"), std::string::npos) << body["edits"];
 }
 
 TEST_F(ServeApiTest, OpenApiDocumentsEveryRoute) {
@@ -388,6 +409,111 @@ TEST_F(ServeApiTest, GenerateFromLatents) {
     EXPECT_EQ(json::parse(from_ws->body)["images"].size(), 2u);
 }
 
+/// The bundled model when its attribute directions ship beside it; empty otherwise.
+fs::path bundled_model_with_directions() {
+    const fs::path models = test::source_dir() / "models";
+    if (!fs::exists(models / "facegen-default.safetensors") || !fs::exists(models / "facegen-default.directions.safetensors")) {
+        return {};
+    }
+    return models / "facegen-default.safetensors";
+}
+
+// Edits on a server of the bundled model (its directions ship beside it): the edited face
+// differs from the plain one, is the same from face.png and generate, and says how it was
+// edited; unknown attributes and values out of range are named.
+TEST_F(ServeApiTest, EditsOfTheBundledModelAreAppliedAndRecorded) {
+    const fs::path bundled = bundled_model_with_directions();
+    if (bundled.empty()) GTEST_SKIP() << "the bundled model or its directions are not in this checkout";
+    test::ServeProcess edited_server("--model " + quote(bundled) + " --threads 1 --no-detector");
+    auto http = client(edited_server.port());
+    const auto models = http->Get("/v1/models");
+    ASSERT_TRUE(models);
+    const json edits = json::parse(models->body)["edits"];
+    EXPECT_EQ(edits["available"], true) << edits;
+    EXPECT_NE(edits["attributes"].dump().find("\"yaw\""), std::string::npos) << edits;
+
+    const auto plain = http->Get("/v1/face.png?seed=7");
+    const auto older = http->Get("/v1/face.png?seed=7&edit=age%3D%2B20");
+    ASSERT_TRUE(plain && older);
+    ASSERT_EQ(older->status, 200) << older->body;
+    const core::PngImage older_image = decode_png(older->body);
+    EXPECT_NE(decode_png(plain->body).pixels, older_image.pixels);
+    ASSERT_NE(find_text(older_image, "facegen:edit"), nullptr);
+    EXPECT_NE(find_text(older_image, "facegen:edit")->text.find("age=+20"), std::string::npos);
+    // The served face is the one generate --edit writes for the same seed.
+    const auto cli = test::run_command(quote(test::facegen_binary()) + " generate --model " + quote(bundled) +
+                                       " --seeds 7 --edit age=+20 --threads 1 --out " + quote(dir_ / "edited"));
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    EXPECT_EQ(older_image.pixels, core::read_png(dir_ / "edited" / "seed0007.png").pixels);
+
+    const auto generated = http->Post("/v1/generate", R"({"seeds": [7], "edit": "age=+20"})", "application/json");
+    ASSERT_TRUE(generated);
+    ASSERT_EQ(generated->status, 200) << generated->body;
+    const json image = json::parse(generated->body)["images"][0];
+    EXPECT_NE(image["provenance"]["edit"].get<std::string>().find("age=+20"), std::string::npos) << image["provenance"];
+    EXPECT_EQ(decode_png(decode_base64(image["png_base64"].get<std::string>())).pixels, older_image.pixels);
+
+    expect_json_error(http->Get("/v1/face.png?seed=7&edit=height%3D%2B1"), 400, "unknown attribute 'height'", "height");
+    expect_json_error(http->Get("/v1/face.png?seed=7&edit=age%3D%2B500"), 400, "edit 'age=+500'", "age out of range");
+    expect_json_error(http->Post("/v1/generate", R"({"seeds": [7], "edit": "age"})", "application/json"), 400,
+                      "expected NAME=VALUE", "no value");
+}
+
+// The page's attribute sliders come from /v1/models: every attribute offers a slider range
+// inside the limits the server enforces, and those limits are the ones edit= is held to
+// (the ends are served, a step beyond them is a 400 naming the attribute).
+TEST_F(ServeApiTest, ModelsOfferSliderRangesWithinTheEditLimits) {
+    const fs::path bundled = bundled_model_with_directions();
+    if (bundled.empty()) GTEST_SKIP() << "the bundled model or its directions are not in this checkout";
+    test::ServeProcess edited_server("--model " + quote(bundled) + " --threads 1 --no-detector");
+    auto http = client(edited_server.port());
+    const auto models = http->Get("/v1/models");
+    ASSERT_TRUE(models);
+    const json edits = json::parse(models->body)["edits"];
+    ASSERT_EQ(edits["available"], true) << edits;
+    ASSERT_GE(edits["attributes"].size(), 20u) << edits;
+
+    // Every attribute at once at the sliders' lower ends, at their upper ends, at the limits.
+    std::string at_slider_min, at_slider_max, at_limits;
+    const auto add = [](std::string& edit, const std::string& name, double value) {
+        edit += (edit.empty() ? "" : ",") + name + "=" + (value >= 0 ? "+" : "") + std::to_string(value);
+    };
+    for (const json& attribute : edits["attributes"]) {
+        const auto name = attribute["name"].get<std::string>();
+        const auto limit_min = attribute["limits"]["min"].get<double>(), limit_max = attribute["limits"]["max"].get<double>();
+        const json& slider = attribute["slider"];
+        const auto min = slider["min"].get<double>(), max = slider["max"].get<double>(), step = slider["step"].get<double>();
+        EXPECT_TRUE(limit_min <= min && min < 0 && 0 < max && max <= limit_max)
+            << name << ": slider " << slider << " limits " << attribute["limits"];
+        const double stops = (max - min) / step;
+        EXPECT_NEAR(stops, std::round(stops), 1e-6) << name << ": the step does not divide the range " << slider;
+        EXPECT_TRUE(stops >= 8 && stops <= 40) << name << ": " << stops << " stops";
+        EXPECT_NEAR(-min / step, std::round(-min / step), 1e-6) << name << ": 0 is not a stop of " << slider;
+        EXPECT_TRUE(slider["unit"].is_string() && attribute["description"].is_string() && attribute["unit"].is_string())
+            << attribute;
+        add(at_slider_min, name, min);
+        add(at_slider_max, name, max);
+        add(at_limits, name, limit_max);
+        std::string beyond;
+        add(beyond, name, limit_max * 1.01);
+        expect_json_error(http->Get("/v1/face.png?seed=3&edit=" + encode_query_value(beyond)), 400,
+                          "edit '" + name + "=", beyond);
+    }
+    const json age = edits["attributes"][0];
+    ASSERT_EQ(age["name"], "age");
+    EXPECT_EQ(age["change_unit"], "years");
+    EXPECT_EQ(age["slider"]["unit"], "years");
+    EXPECT_EQ(age["limits"], json::parse(R"({"min": -100.0, "max": 100.0})"));
+    EXPECT_LE(age["slider"]["max"].get<double>(), 50.0) << "an age slider beyond +50 years leaves what edits do well";
+
+    for (const std::string& edit : {at_slider_min, at_slider_max, at_limits}) {
+        const auto face = http->Get("/v1/face.png?seed=3&edit=" + encode_query_value(edit));
+        ASSERT_TRUE(face);
+        EXPECT_EQ(face->status, 200) << edit << ": " << face->body;
+    }
+    EXPECT_EQ(edited_server.stop(), 0) << edited_server.log();
+}
+
 TEST_F(ServeApiTest, BadRequestsGetJsonErrorsNamingTheValue) {
     auto http = client();
     const std::vector<std::tuple<std::string, int, std::string>> gets = {
@@ -403,7 +529,7 @@ TEST_F(ServeApiTest, BadRequestsGetJsonErrorsNamingTheValue) {
         {"/v1/face.png?psi=-0.1", 400, "outside 0..2"},
         {"/v1/face.png?psi=", 400, "psi '' is not a number"},
         {"/v1/face.png?psi=0.5x", 400, "psi '0.5x' is not a number"},
-        {"/v1/face.png?edit=smile", 400, "edits are not available yet"},
+        {"/v1/face.png?edit=age%3D%2B10", 400, "no attribute directions beside the model"},
         {"/v1/face.png?size=1024", 400, "unknown query parameter 'size'"},
         {"/nope", 404, "no route GET /nope"},
         {"/v1/generate", 405, "method GET is not allowed on /v1/generate (use POST)"},
@@ -429,7 +555,8 @@ TEST_F(ServeApiTest, BadRequestsGetJsonErrorsNamingTheValue) {
         {"nothing", "{}", "nothing to generate"},
         {"psi text", R"({"seeds": [1], "psi": "0.5"})", "'psi' must be a number"},
         {"psi range", R"({"seeds": [1], "psi": 3})", "psi 3 is outside 0..2"},
-        {"edit", R"({"seeds": [1], "edit": {"smile": 1}})", "edits are not available yet"},
+        {"edit", R"({"seeds": [1], "edit": {"smile": 1}})", "'edit' must be a string"},
+        {"edit without directions", R"({"seeds": [1], "edit": "age=+10"})", "offers no attribute edits"},
         {"format", R"({"seeds": [1], "format": "png"})", "format '\"png\"' is not supported"},
         {"unknown field", R"({"seeds": [1], "size": 4})", "unknown field 'size'"},
         {"latent space", R"({"latents": {"space": "q", "values": [[1]]}})", "latent space '\"q\"'"},

@@ -42,22 +42,25 @@ TEST(ServeRequestParsingTest, PsiIsAFiniteNumberInRange) {
     expect_rejected([&] { parse_psi("1,5", limits); }, "psi '1,5' is not a number");
 }
 
-TEST(ServeRequestParsingTest, FaceQueryRejectsUnknownRepeatedAndEdits) {
+TEST(ServeRequestParsingTest, FaceQueryTakesSeedPsiEditAndRejectsUnknownAndRepeated) {
     const RequestLimits limits;
-    const FaceQuery query = parse_face_query({{"seed", "5"}, {"psi", "0.5"}}, limits);
+    const FaceQuery query = parse_face_query({{"seed", "5"}, {"psi", "0.5"}, {"edit", "age=+10"}}, limits);
     EXPECT_EQ(query.seed, 5u);
     EXPECT_EQ(query.psi, 0.5);
+    EXPECT_EQ(query.edit, "age=+10");
     EXPECT_FALSE(parse_face_query({}, limits).seed.has_value());
-    expect_rejected([&] { parse_face_query({{"edit", "age+1"}}, limits); }, "edits are not available yet");
+    EXPECT_TRUE(parse_face_query({}, limits).edit.empty());
     expect_rejected([&] { parse_face_query({{"seed", "1"}, {"seed", "2"}}, limits); }, "more than once");
     expect_rejected([&] { parse_face_query({{"zoom", "1"}}, limits); }, "unknown query parameter 'zoom'");
 }
 
 TEST(ServeRequestParsingTest, GenerateBodyOfSeeds) {
     const RequestLimits limits;
-    const generate::Request request =
-        parse_generate_body(R"({"seeds": [1, 4294967295], "psi": 0.5, "truncation_cutoff": 2, "format": "base64"})",
-                            limits);
+    const GenerateBody body = parse_generate_body(
+        R"({"seeds": [1, 4294967295], "psi": 0.5, "truncation_cutoff": 2, "format": "base64", "edit": "age=+5"})",
+        limits);
+    const generate::Request& request = body.request;
+    EXPECT_EQ(body.edit, "age=+5");
     EXPECT_EQ(request.seeds, (std::vector<uint32_t>{1, 4294967295u}));
     EXPECT_EQ(request.truncation_psi, 0.5);
     EXPECT_EQ(request.truncation_cutoff, 2);
@@ -68,7 +71,7 @@ TEST(ServeRequestParsingTest, GenerateBodyOfSeeds) {
 TEST(ServeRequestParsingTest, GenerateBodyOfLatentsKeepsShapeAndValues) {
     const RequestLimits limits;
     const generate::Request request =
-        parse_generate_body(R"({"latents": {"space": "ws", "values": [[[1, 2, 3], [4, 5, 6]]]}})", limits);
+        parse_generate_body(R"({"latents": {"space": "ws", "values": [[[1, 2, 3], [4, 5, 6]]]}})", limits).request;
     ASSERT_TRUE(request.latents.has_value());
     EXPECT_EQ(request.latents->space, generate::LatentSpace::WS);
     EXPECT_EQ(request.latents->values.sizes(), (std::vector<int64_t>{1, 2, 3}));
@@ -83,6 +86,8 @@ TEST(ServeRequestParsingTest, GenerateBodyLimitsImagesPerRequest) {
                     "3 seeds in one request; at most 2");
     expect_rejected([&] { parse_generate_body(R"({"latents": {"space": "z", "values": [[1], [2], [3]]}})", limits); },
                     "3 latents in one request; at most 2");
+    expect_rejected([&] { parse_generate_body(R"({"seeds": [1], "edit": {"age": 1}})", limits); },
+                    "'edit' must be a string");
 }
 
 TEST(ServeRequestParsingTest, Base64MatchesRfc4648Vectors) {

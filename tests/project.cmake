@@ -1,0 +1,14 @@
+# Projection of photos (src/project): losses, the optimisation on a tiny model, alignment.
+if(TARGET facegen_project)
+  facegen_add_test(NAME project_unit_tests
+    SOURCES unit/project_test.cpp
+    LIBS facegen_project facegen_model
+    LABELS unit)
+endif()
+if(TARGET facegen_project AND TARGET facegen)
+  facegen_add_test(NAME project_cli_tests
+    SOURCES integration/project_cli_test.cpp
+    LIBS facegen_core facegen_data_tools
+    LABELS integration)
+  add_dependencies(project_cli_tests facegen)
+endif()
