@@ -104,9 +104,9 @@ MethodFigures measure_method(generate::Session& session, const std::vector<std::
         const torch::Tensor reconstruction = reconstruct(session, photo);
         out.reconstructions.push_back(reconstruction);
         const torch::Tensor a = photo.target.pixels, b = reconstruction.unsqueeze(0);
-        psnr.push_back(project::psnr(a, b).item<double>());
-        const auto to_nchw = [](const torch::Tensor& t) { return t.permute({0, 3, 1, 2}).to(torch::kFloat64); };
-        ssim.push_back(project::ssim(to_nchw(a), to_nchw(b), 255.0).item<double>());
+        const ReconstructionQuality quality = reconstruction_quality(a, b);
+        psnr.push_back(quality.psnr_db);
+        ssim.push_back(quality.ssim);
         if (identity) {
             const torch::Tensor e = identity(torch::cat({project::to_generator_range(a), project::to_generator_range(b)}));
             identity_distance.push_back((e[0] - e[1]).norm().item<double>());

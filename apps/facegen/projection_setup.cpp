@@ -78,6 +78,12 @@ torch::Tensor reconstruct(generate::Session& session, const project::ProjectedPh
     return core::images_to_uint8(session.generator()->synthesize(photo.ws.to(session.device()), synthesis))[0];
 }
 
+ReconstructionQuality reconstruction_quality(const torch::Tensor& target, const torch::Tensor& reconstruction) {
+    const auto to_nchw = [](const torch::Tensor& t) { return t.permute({0, 3, 1, 2}).to(torch::kFloat64); };
+    return {project::psnr(target, reconstruction).item<double>(),
+            project::ssim(to_nchw(target), to_nchw(reconstruction), 255.0).item<double>()};
+}
+
 json write_projection(const fs::path& folder, generate::Session& session, const project::ProjectedPhoto& photo,
                       const project::PhotoProjectionOptions& options, bool watermark) {
     fs::create_directories(folder);
@@ -106,8 +112,7 @@ json write_projection(const fs::path& folder, generate::Session& session, const 
         core::write_npz(folder / "projected_noise.npz", noise);
     }
 
-    const torch::Tensor a = target.unsqueeze(0), b = reconstruction.unsqueeze(0);
-    const auto to_nchw = [](const torch::Tensor& t) { return t.permute({0, 3, 1, 2}).to(torch::kFloat64); };
+    const ReconstructionQuality quality = reconstruction_quality(target.unsqueeze(0), reconstruction.unsqueeze(0));
     json figures = {{"photo", photo.photo},
                     {"faces_found", photo.target.faces_found},
                     {"face_size_px", photo.target.face_size_px},
@@ -116,8 +121,8 @@ json write_projection(const fs::path& folder, generate::Session& session, const 
                     {"steps", options.projection.steps},
                     {"noise_optimised", options.projection.optimize_noise},
                     {"loss", photo.loss},
-                    {"psnr_db", project::psnr(a, b).item<double>()},
-                    {"ssim", project::ssim(to_nchw(a), to_nchw(b), 255.0).item<double>()},
+                    {"psnr_db", quality.psnr_db},
+                    {"ssim", quality.ssim},
                     {"model_id", session.metadata().model_id}};
     core::write_file_atomically(folder / "projection.json", figures.dump(1) + "\n");
     return figures;

@@ -42,6 +42,13 @@ std::string projection_note(const project::ProjectedPhoto& photo, const project:
 /// noise), or with its optimised noise: uint8 [R, R, 3].
 torch::Tensor reconstruct(generate::Session& session, const project::ProjectedPhoto& photo);
 
+/// How close a reconstruction is to its target (both uint8 [1, R, R, 3]).
+struct ReconstructionQuality {
+    double psnr_db = 0;
+    double ssim = 0;
+};
+ReconstructionQuality reconstruction_quality(const torch::Tensor& target, const torch::Tensor& reconstruction);
+
 /// Writes target.png, proj.png (labelled, as generate writes it), side_by_side.png,
 /// projected_w.npz ("w" [1, num_ws, w_dim], as the official projector) and, with optimised
 /// noise, projected_noise.npz; returns the photo's figures (also in projection.json).
