@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Side-by-side generation throughput: the official StyleGAN2-ADA (via the yardstick
-../shared/tools/peer_stylegan2_ada.py) and `facegen bench generate`, run alternately in one
-go so both see the same machine load. Fetches nothing; needs Debian's python3 (and
-python3-torch for the official side) and an official checkout that you supply.
+"""Side-by-side generation throughput: the official StyleGAN2-ADA and `facegen bench
+generate`, run alternately in one go so both see the same machine load. Fetches nothing;
+needs Debian's python3 (and python3-torch for the official side), an official checkout and
+the peer script that times it (not part of facegen), both supplied by you.
 
-    bench/compare_generate.py --official DIR [--facegen BIN] [--rounds 2] [--threads 2]
+    bench/compare_generate.py --official DIR [--peer FILE] [--facegen BIN] [--rounds 2] [--threads 2]
 
-DIR is a stylegan2-ada-pytorch checkout (or set FACEGEN_OFFICIAL=DIR).
+DIR is a stylegan2-ada-pytorch checkout (or set FACEGEN_OFFICIAL=DIR); FILE the peer
+timing script (or FACEGEN_PEER=FILE; default ../shared/tools/peer_stylegan2_ada.py beside
+the repository, where the development machines keep it).
 
 Prints one JSON line: each system's median figures over the rounds, every round's raw
 figures, and the ratios facegen/official (batched images/s) and official/facegen
@@ -42,9 +44,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--official', default=os.environ.get('FACEGEN_OFFICIAL'),
                    help='stylegan2-ada-pytorch checkout (default $FACEGEN_OFFICIAL)')
-    p.add_argument('--yardstick', default=os.environ.get(
-        'FACEGEN_YARDSTICK', os.path.join(ROOT, '..', 'shared', 'tools', 'peer_stylegan2_ada.py')),
-        help='the yardstick script (default ../shared/tools/peer_stylegan2_ada.py)')
+    p.add_argument('--peer', '--yardstick', dest='peer', default=os.environ.get(
+        'FACEGEN_PEER', os.path.join(ROOT, '..', 'shared', 'tools', 'peer_stylegan2_ada.py')),
+        help='the peer script that times the official code (default $FACEGEN_PEER, '
+             'else ../shared/tools/peer_stylegan2_ada.py)')
     p.add_argument('--facegen', default=os.path.join(ROOT, 'build', 'bin', 'facegen'), help='facegen binary')
     p.add_argument('--python', default='/usr/bin/python3', help='python with torch for the official side')
     p.add_argument('--rounds', type=int, default=2)
@@ -58,13 +61,14 @@ def main():
     args = p.parse_args()
     if not args.official:
         p.error('no official checkout: give --official DIR or set FACEGEN_OFFICIAL')
-    for path, what in ((args.official, 'official checkout'), (args.yardstick, 'yardstick'), (args.facegen, 'facegen binary')):
+    for path, what in ((args.official, 'official checkout'), (args.peer, 'peer timing script (--peer)'),
+                       (args.facegen, 'facegen binary')):
         if not os.path.exists(path):
             sys.exit(f"compare_generate: {what} '{path}' not found")
 
     arch = ['--resolution', str(args.resolution), '--channel-base', str(args.channel_base),
             '--channel-max', str(args.channel_max), '--map-layers', str(args.map_layers), '--z-dim', str(args.z_dim)]
-    official_cmd = [args.python, args.yardstick, '--official', args.official, '--steps', '0',
+    official_cmd = [args.python, args.peer, '--official', args.official, '--steps', '0',
                     '--threads', str(args.threads), '--gen-batch', str(args.batch)] + arch
     facegen_cmd = [args.facegen, 'bench', 'generate', '--threads', str(args.threads), '--batch', str(args.batch),
                    '--min-seconds', '3'] + arch

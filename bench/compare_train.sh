@@ -4,8 +4,10 @@
 # Usage: bench/compare_train.sh [ROUNDS] [OFFICIAL_CHECKOUT]
 #   OFFICIAL_CHECKOUT: a stylegan2-ada-pytorch checkout you supply (default $FACEGEN_OFFICIAL;
 #   one of the two is required),
-#   FACEGEN_BIN (default build/bin/facegen), PEER (default ../shared/tools/peer_stylegan2_ada.py
-#   beside the repository), FACEGEN_ARGS: extra options for facegen only, e.g.
+#   FACEGEN_BIN (default build/bin/facegen), FACEGEN_PEER: the peer script that times the
+#   official code (not part of facegen; default ../shared/tools/peer_stylegan2_ada.py beside
+#   the repository, where the development machines keep it), FACEGEN_ARGS: extra options
+#   for facegen only, e.g.
 #   "--precision bf16" (the official code has no CPU reduced precision)
 # Prints every run's JSON line, then one summary line with the median images/s and the ratio.
 set -eu
@@ -21,7 +23,11 @@ if [ ! -d "$OFFICIAL" ]; then
   exit 2
 fi
 FACEGEN_BIN=${FACEGEN_BIN:-$ROOT/build/bin/facegen}
-PEER=${PEER:-$ROOT/../shared/tools/peer_stylegan2_ada.py}
+PEER=${FACEGEN_PEER:-${PEER:-$ROOT/../shared/tools/peer_stylegan2_ada.py}}
+if [ ! -f "$PEER" ]; then
+  echo "compare_train: peer timing script '$PEER' not found: set FACEGEN_PEER to the script that times the official code" >&2
+  exit 2
+fi
 FACEGEN_ARGS=${FACEGEN_ARGS:-}
 ARGS="--resolution 64 --channel-base 4096 --channel-max 128 --map-layers 2 --batch 16 --threads 2"
 tmp=$(mktemp -d)

@@ -1,5 +1,5 @@
-// facegen bench generate: generation throughput measured the way the official yardstick
-// (shared/tools/peer_stylegan2_ada.py) does, printed as one JSON line.
+// facegen bench generate: generation throughput measured the way the peer script of
+// bench/compare_generate.py times the official code, printed as one JSON line.
 // `bench train` is added under `bench` by cmd_bench_train.cpp (training engineer).
 #include <sys/resource.h>
 #include <torch/cuda.h>
@@ -25,7 +25,7 @@ namespace facegen::app {
 namespace {
 
 struct BenchGenerateParams {
-    // Defaults = the target config (64x64, as the yardstick's defaults).
+    // Defaults = the project's target config (64x64, as the peer script's defaults).
     int64_t resolution = 64;
     int64_t channel_base = 4096;
     int64_t channel_max = 128;

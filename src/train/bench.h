@@ -37,9 +37,9 @@ struct BenchTrainOptions {
 };
 
 /// Times the training loop (Gmain + Dmain every minibatch, Greg every 4th, Dreg every
-/// 16th, style mixing, no augmentation) exactly as shared/tools/peer_stylegan2_ada.py
-/// times the official code; returns one JSON object (images/s, peak memory, FLOPs per
-/// image, roofline fraction, ...).
+/// 16th, style mixing, no augmentation) exactly as the peer script of
+/// bench/compare_train.sh times the official code; returns one JSON object (images/s,
+/// peak memory, FLOPs per image, roofline fraction, ...).
 nlohmann::json run_train_benchmark(const BenchTrainOptions& options);
 
 }  // namespace facegen::train
