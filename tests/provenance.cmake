@@ -1,5 +1,5 @@
-# Provenance (src/provenance): the watermark's round trip, its survival of the issue's
-# attacks, no marks in unmarked images, the PSNR floor, bad input. A few seconds.
+# Provenance (src/provenance): the watermark's round trip, its survival of the attacks it
+# must withstand, no marks in unmarked images, the PSNR floor, bad input. A few seconds.
 if(TARGET facegen_provenance)
   include(${CMAKE_CURRENT_SOURCE_DIR}/support/watermark_testkit.cmake)
   facegen_add_test(NAME provenance_unit_tests

@@ -8,7 +8,7 @@
 // What happens to a face photo in the wild: re-encoding, resizing, blur, cropping, colour
 // edits. Training on them is what lets a network hold up after a re-save (Wang et al.,
 // CNNDetection, 2020: blur + JPEG augmentation for detectors); the detector's evaluation
-// applies the attacks (JPEG 75, half size and back) with the same functions.
+// applies the watermark's attacks (JPEG 75, half size and back) with the same functions.
 // Every function takes and returns 8-bit RGB uint8 [H, W, 3] on the CPU.
 namespace facegen::facenet {
 

@@ -181,7 +181,7 @@ void embed_watermark(uint8_t* pixels, int64_t width, int64_t height, int64_t cha
         // The minimum-energy change that moves the carriers by the residual: sum_i a_i g_i
         // with G a = r. MSE-optimal, hence the best PSNR; perceptual masking (a weighted
         // minimum norm that steers the change towards textured regions) was measured at
-        // -1.3 dB PSNR for no gain in robustness, and the yardstick is PSNR.
+        // -1.3 dB PSNR for no gain in robustness, and the watermark's quality target is PSNR.
         const std::vector<double> a = solve_gram(layout, residual);
         for (size_t i = 0; i < a.size(); ++i) {
             const std::vector<double>& g = layout.pattern[i];

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-// An invisible, robust watermark for the images facegen makes (issue 20).
+// An invisible, robust watermark for the images facegen makes.
 //
 // embed_watermark() writes 40 bits into an 8-bit image in place; read_watermark() finds them
 // again after JPEG (quality 75), resizing to half and back, crops of a few pixels off any edge

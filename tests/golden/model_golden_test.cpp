@@ -1,6 +1,6 @@
 // Golden tests: facegen's generator and discriminator against outputs of the official
 // StyleGAN2-ADA code (fixtures written by scripts/make_golden_fixtures.py). Tolerance: 1e-3
-// max abs difference (the requirement on the [-1, 1] image); mapping outputs 1e-4.
+// max abs difference (the parity requirement on the [-1, 1] image); mapping outputs 1e-4.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

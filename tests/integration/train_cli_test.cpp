@@ -171,7 +171,7 @@ TEST_F(TrainCli, MissingOrEmptyDatasetIsAClearError) {
     for (const char* run : {"missing", "empty"}) EXPECT_FALSE(std::filesystem::exists(dir_ / run / "config.json")) << run;
 }
 
-// `facegen bench train`: one JSON line with the figures the issue asks for.
+// `facegen bench train`: one JSON line with the throughput figures.
 TEST_F(TrainCli, BenchTrainPrintsOneJsonLineOfFigures) {
     const auto r = facegen::test::run_command(bin() + " bench train --resolution 16 --channel-base 512 --channel-max 32 "
                                                       "--z-dim 32 --batch 8 --steps 2 --threads 2");

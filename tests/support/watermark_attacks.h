@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-// The manipulations a watermark must survive (issue 20), on 8-bit interleaved images, for
+// The manipulations a watermark must survive, on 8-bit interleaved images, for
 // tests/unit/provenance_watermark_test.cpp and bench/watermark_robustness.cpp.
 namespace facegen::test {
 
@@ -47,7 +47,7 @@ struct Attack {
     Image8 (*apply)(const Image8&);
     bool needs_jpeg = false;
 };
-/// The issue's attacks: none, jpeg_q75, resize_half_bilinear, resize_half_area,
+/// The attacks the watermark is measured against: none, jpeg_q75, resize_half_bilinear, resize_half_area,
 /// crop_2px_left, crop_4px_left, crop_2px_all_edges, crop_4px_top_left,
 /// crop_3px_left_right_resized_back, crop_4px_all_edges_resized_back,
 /// crop_2px_top_resized_back_area, brightness_plus20, brightness_minus20, brightness_x0.8,

@@ -1,4 +1,4 @@
-# facegen_watermark_testkit: the attacks and test images of the watermark (issue 20), for
+# facegen_watermark_testkit: the attacks and test images of the watermark, for
 # tests/provenance.cmake and bench/CMakeLists.txt; whichever comes first defines it. JPEG
 # and photo decoding come from the dataset tools when they are built.
 if(NOT TARGET facegen_watermark_testkit AND TARGET facegen_generate)

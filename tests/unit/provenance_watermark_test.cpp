@@ -1,5 +1,5 @@
 // The invisible watermark (src/provenance/watermark.h): payload round trip, survival of the
-// issue's attacks, no marks found in unmarked images, PSNR floor, bad input. Faces come
+// attacks it must withstand, no marks found in unmarked images, PSNR floor, bad input. Faces come
 // from the bundled model (seeds 0-9); synthetic natural-looking images add smooth and
 // unusual content to the round trip and to the unmarked images.
 #include <gtest/gtest.h>
