@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "provenance/watermark_analysis.h"
 #include "provenance/watermark_code.h"
+#include "provenance/watermark_hypotheses.h"
 #include "provenance/watermark_layout.h"
 
 namespace facegen::provenance {
@@ -54,7 +55,9 @@ detail::AxisView whole_axis(int64_t size) {
 
 /// The analysis image of an 8-bit image as it is (no crop), as read_watermark's first view.
 std::vector<double> identity_analysis(const uint8_t* pixels, int64_t width, int64_t height, int64_t channels) {
-    const detail::ReducedChannel channel = detail::reduce_channel(detail::analysis_channel(pixels, width, height, channels), width, height);
+    detail::ReducedChannel channel = detail::reduce_channel(detail::analysis_channel(pixels, width, height, channels), width, height);
+    // Sides that are multiples of 64 (facegen's own sizes) reduce to the analysis grid itself.
+    if (channel.width == kAnalysisSize && channel.height == kAnalysisSize) return std::move(channel.values);
     return detail::analysis_image(channel, detail::axis_map(whole_axis(width), width, channel.reduction_x, channel.width),
                                   detail::axis_map(whole_axis(height), height, channel.reduction_y, channel.height));
 }
@@ -131,6 +134,27 @@ bool better(const Decoded& a, const Decoded& b) {
     return a.result.bit_errors < b.result.bit_errors;
 }
 
+/// One test of read_watermark: the best decoding over its hypotheses, given `share` of the
+/// false-alarm budget (the shares of all tests sum to 1: Bonferroni).
+struct SearchTest {
+    explicit SearchTest(double budget_share) : share(budget_share) {}
+    double share;
+    Decoded best;
+    int n_hypotheses = 0;
+
+    void consider(const Decoded& d) {
+        if (n_hypotheses == 0 || better(d, best)) best = d;
+        ++n_hypotheses;
+    }
+    /// log10 of the probability that an unmarked image passes this test as well as `best`
+    /// did, over its share of the budget (0 when it does not check).
+    double log10_bound() const {
+        if (n_hypotheses == 0 || !best.checks) return 0.0;
+        return std::min(0.0, -std::log10(share) +
+                                 detail::log10_false_alarm_bound(best.result.bit_errors, kWatermarkPayloadBits, kWatermarkCheckBits, n_hypotheses));
+    }
+};
+
 }  // namespace
 
 WatermarkPayload watermark_payload(uint32_t model_prefix) {
@@ -182,11 +206,7 @@ void embed_watermark(uint8_t* pixels, int64_t width, int64_t height, int64_t cha
         // with G a = r. MSE-optimal, hence the best PSNR; perceptual masking (a weighted
         // minimum norm that steers the change towards textured regions) was measured at
         // -1.3 dB PSNR for no gain in robustness, and the watermark's quality target is PSNR.
-        const std::vector<double> a = solve_gram(layout, residual);
-        for (size_t i = 0; i < a.size(); ++i) {
-            const std::vector<double>& g = layout.pattern[i];
-            for (size_t p = 0; p < change.size(); ++p) change[p] += a[i] * g[p];
-        }
+        detail::add_carrier_patterns(layout, solve_gram(layout, residual), change);
         write_change(pixels, original, resample_change(change, width, height), channels);
     }
 }
@@ -194,44 +214,65 @@ void embed_watermark(uint8_t* pixels, int64_t width, int64_t height, int64_t cha
 WatermarkReading read_watermark(const uint8_t* pixels, int64_t width, int64_t height, int64_t channels) {
     check_image("read watermark", pixels, width, height, channels);
     const detail::MarkLayout& layout = detail::mark_layout();
-    const detail::ReducedChannel channel = detail::reduce_channel(detail::analysis_channel(pixels, width, height, channels), width, height);
-    const detail::ViewEvaluator evaluator(layout, channel);
-    std::vector<detail::ViewEvaluator::Columns> columns;
-    for (const detail::AxisView& view : detail::axis_views(width)) {
-        columns.push_back(evaluator.prepare_x(detail::axis_map(view, width, channel.reduction_x, channel.width)));
+    // Four tests, each the best of its hypotheses: the image as it is (one hypothesis, half
+    // the false-alarm budget: most edits keep the geometry and the tone, so it allows the most
+    // bit errors, as before the other searches were added); mirrored or not under each
+    // contrast curve; every crop view; every rotation and original size, mirrored or not.
+    SearchTest as_is(0.5), retoned(0.5 / 3), crops(0.5 / 3), rotations(0.5 / 3);
+    const detail::ReducedChannel plain = detail::reduce_channel(detail::analysis_channel(pixels, width, height, channels), width, height);
+    const detail::ReducedChannel flipped = detail::mirrored(plain);
+    const auto whole = [&](const detail::ReducedChannel& channel) {
+        return detail::layout_coefficients(layout, detail::analysis_image(channel, detail::axis_map(whole_axis(width), width, channel.reduction_x, channel.width),
+                                                                          detail::axis_map(whole_axis(height), height, channel.reduction_y, channel.height)));
+    };
+    for (int steps : detail::kContrastSteps) {
+        const detail::ReducedChannel uncontrasted =
+            detail::reduce_channel(detail::uncontrasted_analysis_channel(pixels, width, height, channels, steps), width, height);
+        retoned.consider(decode(layout, whole(uncontrasted)));
+        retoned.consider(decode(layout, whole(detail::mirrored(uncontrasted))));
     }
-    std::vector<detail::ViewEvaluator::Rows> rows;
-    for (const detail::AxisView& view : detail::axis_views(height)) {
-        rows.push_back(evaluator.prepare_y(detail::axis_map(view, height, channel.reduction_y, channel.height)));
-    }
-    // Two tests, each given half the false-alarm budget (Bonferroni): the image as it is
-    // (one hypothesis, so up to 22 of the 138 coded bits may be wrong: most attacks keep the
-    // geometry) and the best of every crop view (625 hypotheses at 64x64: up to 18).
-    Decoded uncropped;
-    Decoded best;
-    bool first = true;
-    for (const auto& row : rows) {
-        for (const auto& column : columns) {
-            const Decoded d = decode(layout, evaluator.coefficients(column, row));
-            if (first) uncropped = d;
-            if (first || better(d, best)) best = d;
-            first = false;
+    {
+        // Crops are searched unmirrored only: each mirrored view would double the test's
+        // hypotheses (and its read time) for an edit pair seldom made together.
+        const detail::ViewEvaluator evaluator(layout, plain);
+        std::vector<detail::ViewEvaluator::Columns> columns;
+        for (const detail::AxisView& view : detail::axis_views(width)) {
+            columns.push_back(evaluator.prepare_x(detail::axis_map(view, width, plain.reduction_x, plain.width)));
+        }
+        std::vector<detail::ViewEvaluator::Rows> rows;
+        for (const detail::AxisView& view : detail::axis_views(height)) {
+            rows.push_back(evaluator.prepare_y(detail::axis_map(view, height, plain.reduction_y, plain.height)));
+        }
+        bool first = true;
+        for (const auto& row : rows) {
+            for (const auto& column : columns) {
+                (first ? as_is : crops).consider(decode(layout, evaluator.coefficients(column, row)));
+                first = false;
+            }
         }
     }
-    const int n_hypotheses = static_cast<int>(rows.size() * columns.size());
-    const auto log10_bound = [](const Decoded& d, int n) {
-        return d.checks ? std::log10(2.0) + detail::log10_false_alarm_bound(d.result.bit_errors, kWatermarkPayloadBits, kWatermarkCheckBits, n)
-                        : 0.0;
-    };
-    const double bound_uncropped = log10_bound(uncropped, 1);
-    const double bound_search = log10_bound(best, n_hypotheses);
-    const Decoded& chosen = bound_uncropped < bound_search ? uncropped : best;
+    retoned.consider(decode(layout, whole(flipped)));
+    for (const detail::ReducedChannel* channel : {&plain, &flipped}) {
+        for (double magnitude : detail::kRotationDegrees) {
+            for (double degrees : {magnitude, -magnitude}) {
+                for (const auto& [original_width, original_height] : detail::unrotated_sizes(width, height, degrees)) {
+                    rotations.consider(decode(layout, detail::layout_coefficients(
+                                                          layout, detail::unrotated_analysis_image(*channel, width, height, original_width,
+                                                                                                   original_height, degrees))));
+                }
+            }
+        }
+    }
+    const SearchTest* chosen = &as_is;
+    for (const SearchTest* test : {&retoned, &crops, &rotations}) {
+        if (test->log10_bound() < chosen->log10_bound()) chosen = test;
+    }
     WatermarkReading reading;
-    reading.n_hypotheses = n_hypotheses;
-    reading.payload = WatermarkPayload{chosen.result.info};
-    reading.bit_errors = chosen.result.bit_errors;
-    reading.score = std::max(0.0, -std::min(bound_uncropped, bound_search));
-    reading.found = chosen.checks && reading.score >= kWatermarkMinScore;
+    reading.n_hypotheses = as_is.n_hypotheses + retoned.n_hypotheses + crops.n_hypotheses + rotations.n_hypotheses;
+    reading.payload = WatermarkPayload{chosen->best.result.info};
+    reading.bit_errors = chosen->best.result.bit_errors;
+    reading.score = std::max(0.0, -chosen->log10_bound());
+    reading.found = chosen->best.checks && reading.score >= kWatermarkMinScore;
     return reading;
 }
 

@@ -99,31 +99,35 @@ std::vector<double> window_basis_sums(const MarkLayout& layout) {
     return sums;
 }
 
-/// Pixel patterns g_i = w phi_i - beta_i w with coefficient_i(Y) = <g_i, Y>, their Gram matrix
-/// and its Cholesky factor (embedding solves G a = r for the minimum-energy change).
+/// The Gram matrix of the carriers' pixel patterns g_i = w phi_i - beta_i w (coefficient_i(Y)
+/// = <g_i, Y>) and its Cholesky factor: embedding solves G a = r for the minimum-energy change.
 void build_embedding_system(MarkLayout& layout) {
     const int n = layout.n_carriers;
-    for (int i = 0; i < n; ++i) {
-        const Coefficient c = layout.coefficients[static_cast<size_t>(i)];
-        std::vector<double> g(static_cast<size_t>(kN * kN));
-        for (int y = 0; y < kN; ++y) {
-            for (int x = 0; x < kN; ++x) {
-                const double w = layout.window[static_cast<size_t>(y)] * layout.window[static_cast<size_t>(x)];
-                g[static_cast<size_t>(y * kN + x)] = w * (layout.dct[static_cast<size_t>(c.ky * kN + y)] * layout.dct[static_cast<size_t>(c.kx * kN + x)] -
-                                                          layout.mean_response[static_cast<size_t>(i)]);
-            }
+    // Gram matrix through the patterns' separable form (g = w phi_ky phi_kx - beta w w):
+    // <g_i, g_j> = P[ky_i][ky_j] P[kx_i][kx_j] - beta_j Q[ky_i] Q[kx_i] - beta_i Q[ky_j] Q[kx_j]
+    // + beta_i beta_j S^2, with P, Q, S the axis sums of w^2 phi phi, w^2 phi and w^2.
+    std::vector<double> p_axis(static_cast<size_t>(kN * kN), 0.0), q_axis(kN, 0.0);
+    double s_axis = 0;
+    for (int t = 0; t < kN; ++t) {
+        const double w2 = layout.window[static_cast<size_t>(t)] * layout.window[static_cast<size_t>(t)];
+        s_axis += w2;
+        for (int k = 0; k < kN; ++k) {
+            const double phi_k = layout.dct[static_cast<size_t>(k * kN + t)];
+            q_axis[static_cast<size_t>(k)] += w2 * phi_k;
+            for (int l = 0; l < kN; ++l) p_axis[static_cast<size_t>(k * kN + l)] += w2 * phi_k * layout.dct[static_cast<size_t>(l * kN + t)];
         }
-        layout.pattern.push_back(std::move(g));
     }
     std::vector<double>& a = layout.gram_cholesky;
     a.assign(static_cast<size_t>(n * n), 0.0);
     for (int i = 0; i < n; ++i) {
+        const Coefficient ci = layout.coefficients[static_cast<size_t>(i)];
+        const double bi = layout.mean_response[static_cast<size_t>(i)];
         for (int j = 0; j <= i; ++j) {
-            double s = 0;
-            const auto& gi = layout.pattern[static_cast<size_t>(i)];
-            const auto& gj = layout.pattern[static_cast<size_t>(j)];
-            for (size_t p = 0; p < gi.size(); ++p) s += gi[p] * gj[p];
-            a[static_cast<size_t>(i * n + j)] = s;
+            const Coefficient cj = layout.coefficients[static_cast<size_t>(j)];
+            const double bj = layout.mean_response[static_cast<size_t>(j)];
+            a[static_cast<size_t>(i * n + j)] = p_axis[static_cast<size_t>(ci.ky * kN + cj.ky)] * p_axis[static_cast<size_t>(ci.kx * kN + cj.kx)] -
+                                                bj * q_axis[static_cast<size_t>(ci.ky)] * q_axis[static_cast<size_t>(ci.kx)] -
+                                                bi * q_axis[static_cast<size_t>(cj.ky)] * q_axis[static_cast<size_t>(cj.kx)] + bi * bj * s_axis * s_axis;
         }
     }
     for (int j = 0; j < n; ++j) {  // in-place Cholesky, lower triangle
@@ -224,6 +228,43 @@ std::vector<double> soft_bits(const MarkLayout& layout, const std::vector<double
         soft[i] = std::cos(2 * M_PI * (phase - std::floor(phase)));
     }
     return soft;
+}
+
+void add_carrier_patterns(const MarkLayout& layout, const std::vector<double>& amounts, std::vector<double>& change) {
+    // sum_i a_i w(y) w(x) (phi_ky(y) phi_kx(x) - beta_i)
+    //   = w(y) w(x) (sum_ky phi_ky(y) sum_kx A[ky][kx] phi_kx(x) - sum_i a_i beta_i).
+    std::vector<double> grid(static_cast<size_t>(kN * kN), 0.0);  // A[ky][kx]
+    std::vector<bool> ky_used(kN, false);
+    double mean_part = 0;
+    for (int i = 0; i < layout.n_carriers; ++i) {
+        const Coefficient c = layout.coefficients[static_cast<size_t>(i)];
+        grid[static_cast<size_t>(c.ky * kN + c.kx)] += amounts[static_cast<size_t>(i)];
+        ky_used[static_cast<size_t>(c.ky)] = true;
+        mean_part += amounts[static_cast<size_t>(i)] * layout.mean_response[static_cast<size_t>(i)];
+    }
+    std::vector<double> rows(static_cast<size_t>(kN * kN), 0.0);  // [ky][x] = sum_kx A[ky][kx] phi_kx(x)
+    for (int ky = 0; ky < kN; ++ky) {
+        if (!ky_used[static_cast<size_t>(ky)]) continue;
+        for (int kx = 0; kx < kN; ++kx) {
+            const double a = grid[static_cast<size_t>(ky * kN + kx)];
+            if (a == 0) continue;
+            const double* phi = layout.dct.data() + kx * kN;
+            double* row = rows.data() + ky * kN;
+            for (int x = 0; x < kN; ++x) row[x] += a * phi[x];
+        }
+    }
+    for (int y = 0; y < kN; ++y) {
+        double* out = change.data() + y * kN;
+        std::array<double, kN> sum{};
+        for (int ky = 0; ky < kN; ++ky) {
+            if (!ky_used[static_cast<size_t>(ky)]) continue;
+            const double phi = layout.dct[static_cast<size_t>(ky * kN + y)];
+            const double* row = rows.data() + ky * kN;
+            for (int x = 0; x < kN; ++x) sum[static_cast<size_t>(x)] += phi * row[x];
+        }
+        const double wy = layout.window[static_cast<size_t>(y)];
+        for (int x = 0; x < kN; ++x) out[x] += wy * layout.window[static_cast<size_t>(x)] * (sum[static_cast<size_t>(x)] - mean_part);
+    }
 }
 
 double quantise(const MarkLayout& layout, int i, double value, int bit) {

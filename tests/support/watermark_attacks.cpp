@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/random_stream.h"
+
 #ifdef FACEGEN_HAVE_DATA_TOOLS
 #include "data/image_io.h"
 #endif
@@ -114,6 +116,71 @@ Image8 adjust_brightness(const Image8& image, double gain, double offset) {
     return out;
 }
 
+Image8 imagemagick_contrast(const Image8& image, int times) {
+    if (image.channels != 3) throw std::runtime_error("imagemagick_contrast: RGB images only");
+    Image8 out = image;
+    for (size_t p = 0; p < image.pixels.size(); p += 3) {
+        double rgb[3] = {image.pixels[p] / 255.0, image.pixels[p + 1] / 255.0, image.pixels[p + 2] / 255.0};
+        const double before = std::max({rgb[0], rgb[1], rgb[2]});
+        double after = before;
+        for (int t = 0; t < times; ++t) after = std::clamp(after + 0.5 * (0.5 * (std::sin(M_PI * (after - 0.5)) + 1) - after), 0.0, 1.0);
+        const double scale = before > 0 ? after / before : 0.0;
+        for (int c = 0; c < 3; ++c) out.pixels[p + static_cast<size_t>(c)] = to_byte(255.0 * rgb[c] * scale);
+    }
+    return out;
+}
+
+Image8 mirror_horizontally(const Image8& image) {
+    Image8 out = image;
+    for (int64_t y = 0; y < image.height; ++y) {
+        for (int64_t x = 0; x < image.width; ++x) {
+            for (int64_t c = 0; c < image.channels; ++c) {
+                out.pixels[static_cast<size_t>((y * image.width + x) * image.channels + c)] =
+                    image.pixels[static_cast<size_t>((y * image.width + image.width - 1 - x) * image.channels + c)];
+            }
+        }
+    }
+    return out;
+}
+
+Image8 rotate_expanded(const Image8& image, double degrees) {
+    const double angle = degrees * M_PI / 180.0, cos_a = std::cos(angle), sin_a = std::sin(angle);
+    const auto grown = [&](int64_t along, int64_t across) {
+        auto size = static_cast<int64_t>(std::ceil(along * std::abs(cos_a) + across * std::abs(sin_a) - 1e-9));
+        return size + ((size - along) & 1);
+    };
+    Image8 out(grown(image.width, image.height), grown(image.height, image.width), image.channels);
+    const double cx_in = image.width / 2.0, cy_in = image.height / 2.0, cx_out = out.width / 2.0, cy_out = out.height / 2.0;
+    for (int64_t y = 0; y < out.height; ++y) {
+        for (int64_t x = 0; x < out.width; ++x) {
+            // Inverse map: output pixel centre back into the source, clockwise rotation undone.
+            const double dx = x + 0.5 - cx_out, dy = y + 0.5 - cy_out;
+            const double sx = cos_a * dx + sin_a * dy + cx_in - 0.5, sy = -sin_a * dx + cos_a * dy + cy_in - 0.5;
+            const auto x0 = static_cast<int64_t>(std::floor(sx)), y0 = static_cast<int64_t>(std::floor(sy));
+            const double fx = sx - x0, fy = sy - y0;
+            for (int64_t c = 0; c < image.channels; ++c) {
+                const auto at = [&](int64_t yy, int64_t xx) {
+                    if (xx < 0 || yy < 0 || xx >= image.width || yy >= image.height) return 255.0;
+                    return static_cast<double>(image.pixels[static_cast<size_t>((yy * image.width + xx) * image.channels + c)]);
+                };
+                const double v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+                out.pixels[static_cast<size_t>((y * out.width + x) * image.channels + c)] = to_byte(v);
+            }
+        }
+    }
+    return out;
+}
+
+Image8 add_gaussian_noise(const Image8& image, double sigma, uint64_t seed) {
+    core::RandomStream stream(seed);
+    Image8 out = image;
+    for (size_t i = 0; i < out.pixels.size(); ++i) {
+        if (image.channels == 4 && i % 4 == 3) continue;
+        out.pixels[i] = to_byte(image.pixels[i] + sigma * stream.next_gaussian());
+    }
+    return out;
+}
+
 double psnr(const Image8& a, const Image8& b) {
     double squared = 0;
     for (size_t i = 0; i < a.pixels.size(); ++i) {
@@ -141,6 +208,11 @@ const std::vector<Attack>& standard_attacks() {
         {"brightness_minus20", [](const Image8& i) { return adjust_brightness(i, 1.0, -20); }},
         {"brightness_x0.8", [](const Image8& i) { return adjust_brightness(i, 0.8, 0); }},
         {"brightness_x1.2", [](const Image8& i) { return adjust_brightness(i, 1.2, 0); }},
+        {"contrast_twice", [](const Image8& i) { return imagemagick_contrast(i, 2); }},
+        {"mirror", [](const Image8& i) { return mirror_horizontally(i); }},
+        {"rotate_2deg", [](const Image8& i) { return rotate_expanded(i, 2.0); }},
+        {"gaussian_noise", [](const Image8& i) { return add_gaussian_noise(i, kImageMagickGaussianSigma, 0x6e6f697365ull); }},
+        {"half_size_jpeg_q75", [](const Image8& i) { return jpeg_round_trip(resize_area(i, i.width / 2, i.height / 2), 75); }, true},
     };
     return attacks;
 }

@@ -37,6 +37,24 @@ Image8 resize_area(const Image8& image, int64_t width, int64_t height);
 Image8 crop(const Image8& image, int64_t left, int64_t top, int64_t right, int64_t bottom);
 /// value * gain + offset, rounded and clipped to 0..255, on every channel but alpha.
 Image8 adjust_brightness(const Image8& image, double gain, double offset);
+/// ImageMagick's `-contrast` applied `times` times (a sigmoidal curve on HSB brightness,
+/// max(R, G, B): b += 0.5 * (0.5 * (sin(pi * (b - 0.5)) + 1) - b), each pixel's RGB scaled by
+/// the new over the old brightness, so hue and saturation stay), rounded to 8 bits once at
+/// the end as a single `convert -contrast -contrast` does. RGB only.
+Image8 imagemagick_contrast(const Image8& image, int times);
+/// Left and right swapped (ImageMagick's -flop).
+Image8 mirror_horizontally(const Image8& image);
+/// Rotated clockwise by `degrees` about the centre onto a canvas grown to hold all of it
+/// (as ImageMagick's -rotate: ceil of the bounding box, grown by one more pixel where needed
+/// to keep the original's parity so it stays centred on whole pixels), uncovered corners
+/// white; bilinear sampling.
+Image8 rotate_expanded(const Image8& image, double degrees);
+/// Independent Gaussian noise of `sigma` (8-bit units) on each colour channel, clipped, from
+/// a fixed seed. ImageMagick 6.9's `-attenuate 1 +noise Gaussian` measures as sigma 20 on a
+/// flat image of any level away from the ends (checked with convert on mid-grey and on
+/// rgb(200,100,40)).
+Image8 add_gaussian_noise(const Image8& image, double sigma, uint64_t seed);
+inline constexpr double kImageMagickGaussianSigma = 20.0;
 
 /// PSNR in dB over all channels (alpha included); images of the same shape.
 double psnr(const Image8& a, const Image8& b);
@@ -51,7 +69,10 @@ struct Attack {
 /// crop_2px_left, crop_4px_left, crop_2px_all_edges, crop_4px_top_left,
 /// crop_3px_left_right_resized_back, crop_4px_all_edges_resized_back,
 /// crop_2px_top_resized_back_area, brightness_plus20, brightness_minus20, brightness_x0.8,
-/// brightness_x1.2.
+/// brightness_x1.2; and what re-posters do (ImageMagick equivalents, metadata gone anyway):
+/// contrast_twice (-contrast -contrast), mirror (-flop), rotate_2deg (-rotate 2),
+/// gaussian_noise (-attenuate 1 +noise Gaussian), half_size_jpeg_q75 (-resize 50% -quality 75,
+/// read at half size).
 const std::vector<Attack>& standard_attacks();
 
 }  // namespace facegen::test

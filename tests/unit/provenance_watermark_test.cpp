@@ -4,6 +4,7 @@
 // unusual content to the round trip and to the unmarked images.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -11,6 +12,7 @@
 #include "provenance/watermark.h"
 #include "provenance/watermark_analysis.h"
 #include "provenance/watermark_code.h"
+#include "provenance/watermark_hypotheses.h"
 #include "provenance/watermark_layout.h"
 #include "test_support.h"
 #include "watermark_attacks.h"
@@ -184,6 +186,33 @@ TEST_F(WatermarkTest, SurvivesBrightnessChanges) {
     EXPECT_GE(survivors([](const Image8& i) { return test::adjust_brightness(i, 1.2, 0); }), n_faces() - 3);
 }
 
+// What re-posters do (the ImageMagick edits these stand for are in watermark_attacks.h; the
+// reader undoes them by trying each, watermark_hypotheses.h).
+TEST_F(WatermarkTest, SurvivesContrastCurves) {
+    EXPECT_EQ(survivors([](const Image8& i) { return test::imagemagick_contrast(i, 2); }), n_faces());
+    EXPECT_EQ(survivors([](const Image8& i) { return test::imagemagick_contrast(i, 1); }), n_faces());
+}
+
+TEST_F(WatermarkTest, SurvivesMirroring) {
+    EXPECT_EQ(survivors([](const Image8& i) { return test::mirror_horizontally(i); }), n_faces());
+    EXPECT_EQ(survivors([](const Image8& i) { return test::imagemagick_contrast(test::mirror_horizontally(i), 2); }), n_faces());
+}
+
+TEST_F(WatermarkTest, SurvivesSmallRotations) {
+    EXPECT_EQ(survivors([](const Image8& i) { return test::rotate_expanded(i, 2.0); }), n_faces());
+    EXPECT_EQ(survivors([](const Image8& i) { return test::rotate_expanded(test::mirror_horizontally(i), -1.0); }), n_faces());
+}
+
+TEST_F(WatermarkTest, NoisyAndThumbnailMarksAreNeverMisread) {
+    // Gaussian noise of ImageMagick's strength (sigma 20 a channel) and a 32 px JPEG are
+    // beyond the mark at 64 px (bench/watermark_robustness: about 1 in 50 and 1 in 5 found);
+    // whatever is reported found must carry the right payload (survivors checks it).
+    survivors([](const Image8& i) { return test::add_gaussian_noise(i, test::kImageMagickGaussianSigma, 7); });
+    if (test::jpeg_available()) survivors([](const Image8& i) { return test::jpeg_round_trip(test::resize_area(i, 32, 32), 75); });
+    // At a fifth of that noise, every mark survives.
+    EXPECT_EQ(survivors([](const Image8& i) { return test::add_gaussian_noise(i, 4.0, 7); }), n_faces());
+}
+
 TEST_F(WatermarkTest, FindsNoMarkInUnmarkedImages) {
     std::vector<Image8> images = faces_and_synthetic();
     for (uint64_t seed = 100; seed < 140; ++seed) images.push_back(test::synthetic_image(seed, 64, 64));
@@ -286,6 +315,43 @@ TEST(WatermarkAnalysisTest, FastViewEvaluationMatchesTheDirectTransform) {
     const std::vector<double> direct = detail::layout_coefficients(layout, detail::analysis_image(channel, map_x, map_y));
     ASSERT_EQ(fast.size(), direct.size());
     for (size_t i = 0; i < fast.size(); ++i) ASSERT_NEAR(fast[i], direct[i], 1e-8 * (1 + std::abs(direct[i]))) << "coefficient " << i;
+}
+
+TEST(WatermarkHypothesesTest, UndoingTheContrastCurveRestoresTheAnalysisChannel) {
+    const Image8 image = test::synthetic_image(8, 64, 64);
+    const Image8 contrasted = test::imagemagick_contrast(image, 2);
+    const std::vector<double> original = detail::analysis_channel(image.data(), 64, 64, 3);
+    const std::vector<double> undone = detail::uncontrasted_analysis_channel(contrasted.data(), 64, 64, 3, 2);
+    const std::vector<double> as_received = detail::analysis_channel(contrasted.data(), 64, 64, 3);
+    double error_undone = 0, error_received = 0;
+    for (size_t i = 0; i < original.size(); ++i) {
+        error_undone += std::pow(undone[i] - original[i], 2);
+        error_received += std::pow(as_received[i] - original[i], 2);
+    }
+    // Only the 8-bit rounding of the contrasted image is left (RMS under one level).
+    EXPECT_LT(std::sqrt(error_undone / static_cast<double>(original.size())), 1.0);
+    EXPECT_GT(std::sqrt(error_received / static_cast<double>(original.size())), 5.0);
+}
+
+TEST(WatermarkHypothesesTest, UnrotatedSizesIncludeTheGrownCanvasOrigin) {
+    // ImageMagick's -rotate 2 grows 64x64 to 68x68 and 128x128 to 134x134 (checked with convert).
+    for (const auto& [original, received] : {std::pair<int64_t, int64_t>{64, 68}, {128, 134}}) {
+        const Image8 rotated = test::rotate_expanded(test::synthetic_image(3, original, original), 2.0);
+        EXPECT_EQ(rotated.width, received);
+        const auto sizes = detail::unrotated_sizes(received, received, 2.0);
+        EXPECT_NE(std::find(sizes.begin(), sizes.end(), std::make_pair(double(original), double(original))), sizes.end()) << original;
+        EXPECT_EQ(sizes.front(), std::make_pair(double(received), double(received)));  // rotated in place, corners cut
+    }
+}
+
+TEST(WatermarkHypothesesTest, UnrotatingAtZeroDegreesIsTheIdentityAnalysis) {
+    const Image8 image = test::synthetic_image(4, 64, 64);
+    const detail::ReducedChannel channel = detail::reduce_channel(detail::analysis_channel(image.data(), 64, 64, 3), 64, 64);
+    const std::vector<double> unrotated = detail::unrotated_analysis_image(channel, 64, 64, 64, 64, 0.0);
+    for (size_t i = 0; i < unrotated.size(); ++i) ASSERT_NEAR(unrotated[i], channel.values[i], 1e-9) << "pixel " << i;
+    const detail::ReducedChannel flipped = detail::mirrored(channel);
+    EXPECT_EQ(flipped.values[5], channel.values[58]);
+    EXPECT_EQ(detail::mirrored(flipped).values, channel.values);
 }
 
 TEST(WatermarkAnalysisTest, BrightnessOffsetChangesNoCoefficient) {
