@@ -12,7 +12,3 @@ facegen_add_test(NAME model_golden_tests
   SOURCES golden/model_golden_test.cpp
   LIBS facegen_model
   LABELS golden)
-facegen_add_test(NAME model_speed_tests
-  SOURCES unit/model_speed_test.cpp
-  LIBS facegen_model
-  LABELS slow)
