@@ -10,7 +10,8 @@ if(TARGET facegen_data_tools)
   facegen_add_test(NAME data_tools_test
     SOURCES unit/data_tools_test.cpp
     LIBS facegen_data_tools PkgConfig::FACEGEN_TEST_CODECS
-    LABELS unit)
+    LABELS unit
+    SHARED_DATA DataToolsTest.RealPhotosDetectAndAlign)
   if(TARGET facegen)
     facegen_add_test(NAME data_cli_test
       SOURCES integration/data_cli_test.cpp

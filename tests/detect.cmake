@@ -10,6 +10,7 @@ if(TARGET facegen_detect AND TARGET facegen)
   facegen_add_test(NAME detect_cli_tests
     SOURCES integration/detect_cli_test.cpp
     LIBS facegen_data_tools
-    LABELS integration)
+    LABELS integration
+    SHARED_DATA DetectCliTest.ARealPhotoShowsNoSign)
   add_dependencies(detect_cli_tests facegen)
 endif()

@@ -1,5 +1,5 @@
 # The identity network (src/identity): file checks, shapes, gradients, the chip sampler; with
-# the face aligner (facenet, dlib) also the CelebA check, which skips without ../shared/data.
+# the face aligner (facenet, dlib) also the CelebA check (a shared-data entry).
 if(TARGET facegen_identity)
   set(_identity_test_libs facegen_identity)
   if(TARGET facegen_facenet)
@@ -9,5 +9,6 @@ if(TARGET facegen_identity)
   facegen_add_test(NAME identity_unit_tests
     SOURCES unit/identity_test.cpp
     LIBS ${_identity_test_libs}
-    LABELS unit)
+    LABELS unit
+    SHARED_DATA IdentityTest.TellsCelebAPeopleApartAt64Pixels)
 endif()

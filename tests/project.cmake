@@ -3,12 +3,15 @@ if(TARGET facegen_project)
   facegen_add_test(NAME project_unit_tests
     SOURCES unit/project_test.cpp
     LIBS facegen_project facegen_model
-    LABELS unit)
+    LABELS unit
+    SHARED_DATA TargetFaceTest.AFaceIsAlignedAndAHugeOrTinyCopyIsHandled
+                TargetFaceTest.SeveralFacesGiveTheLargestAndGreyPhotosAreAligned)
 endif()
 if(TARGET facegen_project AND TARGET facegen)
   facegen_add_test(NAME project_cli_tests
     SOURCES integration/project_cli_test.cpp
     LIBS facegen_core facegen_data_tools
-    LABELS integration)
+    LABELS integration
+    SHARED_DATA ProjectCliTest.*)
   add_dependencies(project_cli_tests facegen)
 endif()

@@ -84,7 +84,7 @@ TEST_F(AttributesCliTest, ScoresEveryImageAndNamesBrokenOnes) {
 // (whose names carry age and gender) read close to their labels, with a head pose; an image
 // with no face is named in its error line.
 TEST_F(AttributesCliTest, AlignedPhotosReadCloseToTheirLabels) {
-    if (test::shared_data_dir().empty()) GTEST_SKIP() << "../shared/data not found";
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
     std::vector<fs::path> all;
     for (const auto& entry : fs::directory_iterator(test::shared_data_dir() / "utkface")) all.push_back(entry.path());
     std::sort(all.begin(), all.end());

@@ -78,8 +78,8 @@ TEST_F(DetectCliTest, EveryFileGetsALineAndBrokenOnesAnError) {
 }
 
 TEST_F(DetectCliTest, ARealPhotoShowsNoSign) {
-    const fs::path photos = test::source_dir() / ".." / "shared" / "data" / "utkface";
-    if (!fs::is_directory(photos)) GTEST_SKIP() << photos << " absent";
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
+    const fs::path photos = test::shared_data_dir() / "utkface";
     fs::path photo;
     for (const auto& entry : fs::directory_iterator(photos)) {
         if (entry.path().extension() == ".jpg") {

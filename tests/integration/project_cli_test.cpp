@@ -35,8 +35,8 @@ protected:
         bundled_ = test::source_dir() / "models" / "facegen-default.safetensors";
         if (!fs::exists(bundled_)) GTEST_SKIP() << bundled_ << " not in this checkout";
         if (!fs::exists("/usr/share/dlib/shape_predictor_68_face_landmarks.dat")) GTEST_SKIP() << "no dlib landmarks";
+        FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
         const fs::path utkface = test::shared_data_dir() / "utkface";
-        if (test::shared_data_dir().empty() || !fs::exists(utkface)) GTEST_SKIP() << "../shared/data/utkface is not here";
         for (const char* name : {"26_0_0_", "31_1_2_"}) {
             for (const auto& entry : fs::directory_iterator(utkface)) {
                 if (entry.path().filename().string().rfind(name, 0) == 0) {

@@ -38,6 +38,12 @@ std::filesystem::path shared_data_dir() {
     return {};
 }
 
+std::string missing_shared_data(const std::string& subfolder) {
+    const std::filesystem::path dir = shared_data_dir();
+    if (!dir.empty() && std::filesystem::exists(dir / subfolder)) return "";
+    return std::string(kSharedDataSkipMessage) + "/" + subfolder + " (not beside this checkout)";
+}
+
 std::filesystem::path facegen_binary() {
     if (const char* bin = std::getenv("FACEGEN_BIN")) return bin;
     return source_dir() / "build" / "bin" / "facegen";

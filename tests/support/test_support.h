@@ -26,8 +26,17 @@ private:
 /// The project's source folder (tests run from it; FACEGEN_SOURCE_DIR overrides).
 std::filesystem::path source_dir();
 
-/// `../shared/data` beside the checkout, or empty when absent (tests then GTEST_SKIP).
+/// `../shared/data` beside the checkout, or empty when absent.
 std::filesystem::path shared_data_dir();
+
+/// What a test that needs `../shared/data/<subfolder>` lacks: "" when the folder is there,
+/// else a skip message containing kSharedDataSkipMessage.
+std::string missing_shared_data(const std::string& subfolder);
+
+/// The text of every skip for want of `../shared/data`. Such tests are registered apart
+/// (facegen_add_test's SHARED_DATA) with this text as CTest's SKIP_REGULAR_EXPRESSION, so
+/// `ctest` reports and counts them as skipped instead of passing them silently.
+inline constexpr char kSharedDataSkipMessage[] = "skipped: needs ../shared/data";
 
 /// Path of the built facegen binary (FACEGEN_BIN, set by CTest).
 std::filesystem::path facegen_binary();
@@ -59,3 +68,11 @@ std::string error_message_of(const std::function<void()>& action);
 void expect_error_mentioning(const std::function<void()>& action, const std::vector<std::string>& fragments);
 
 }  // namespace facegen::test
+
+/// Skips the current test unless `../shared/data/<subfolder>` exists (the real photos are
+/// not part of the repository). List the test under SHARED_DATA in its tests/*.cmake.
+#define FACEGEN_SKIP_WITHOUT_SHARED_DATA(subfolder)                                            \
+    if (const std::string facegen_missing_ = ::facegen::test::missing_shared_data(subfolder); \
+        facegen_missing_.empty()) {                                                            \
+    } else                                                                                     \
+        GTEST_SKIP() << facegen_missing_

@@ -677,8 +677,9 @@ TEST_F(DataToolsTest, BadBuildOptionsNameTheOption) {
 }
 
 TEST_F(DataToolsTest, RealPhotosDetectAndAlign) {
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("celeba-6k");
     const fs::path data = test::shared_data_dir();
-    if (data.empty()) GTEST_SKIP() << "../shared/data not present: skipping real-photo alignment";
     if (!fs::exists(kDefaultPredictorPath)) GTEST_SKIP() << kDefaultPredictorPath << " not installed";
     FaceDetector detector(kDefaultPredictorPath, /*upsample=*/0);
     int n_found = 0;

@@ -48,7 +48,7 @@ std::vector<data::Point2> landmarks_of(const torch::Tensor& photo_hwc) {
 class HeadPoseTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (test::shared_data_dir().empty()) GTEST_SKIP() << "../shared/data not found";
+        FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
         if (!fs::exists(data::kDefaultPredictorPath)) GTEST_SKIP() << "dlib's landmark model not installed";
     }
 };

@@ -113,10 +113,8 @@ TEST(IdentityFileTest, MissingTruncatedAndMisshapenFilesNameTheFile) {
 // A few CelebA people aligned as facegen's data (FFHQ rule at 0.7, 64 px): the same person's
 // photos are closer than different people's. Full figures: bench/identity_verification.
 TEST_F(IdentityTest, TellsCelebAPeopleApartAt64Pixels) {
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("celeba-6k/identity_celeba.txt");
     const std::filesystem::path data = test::shared_data_dir();
-    if (data.empty() || !std::filesystem::exists(data / "celeba-6k" / "identity_celeba.txt")) {
-        GTEST_SKIP() << "no ../shared/data/celeba-6k";
-    }
     if (!std::filesystem::exists(data::kDefaultPredictorPath)) GTEST_SKIP() << "no " << data::kDefaultPredictorPath;
     constexpr int kPeople = 4, kPhotos = 3;
     std::map<int, std::vector<std::string>> by_person;

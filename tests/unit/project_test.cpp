@@ -209,8 +209,9 @@ TEST_F(TargetFaceTest, APhotoWithoutAFaceIsRefusedByName) {
 }
 
 TEST_F(TargetFaceTest, AFaceIsAlignedAndAHugeOrTinyCopyIsHandled) {
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
     const fs::path photo = a_face_photo();
-    if (photo.empty()) GTEST_SKIP() << "../shared/data/utkface is not here";
+    ASSERT_FALSE(photo.empty()) << "no UTKFace photo of a 26-year-old";
     const TargetFace target = load_target_face(photo.string(), 64, 0.7, *detector_, *predictor_);
     ASSERT_EQ(target.pixels.sizes(), (std::vector<int64_t>{1, 64, 64, 3}));
     EXPECT_GE(target.faces_found, 1);
@@ -231,8 +232,9 @@ TEST_F(TargetFaceTest, AFaceIsAlignedAndAHugeOrTinyCopyIsHandled) {
 }
 
 TEST_F(TargetFaceTest, SeveralFacesGiveTheLargestAndGreyPhotosAreAligned) {
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
     const fs::path photo = a_face_photo();
-    if (photo.empty()) GTEST_SKIP() << "../shared/data/utkface is not here";
+    ASSERT_FALSE(photo.empty()) << "no UTKFace photo of a 26-year-old";
     const data::RgbImage face = data::decode_image(core::read_file(photo), photo.string()).image;
     const TargetFace alone = align_target_face(face, "alone.jpg", 64, 0.7, *detector_, *predictor_);
 
