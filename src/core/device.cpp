@@ -25,7 +25,7 @@ torch::Device parse_device(const std::string& text) {
     }
     if (!torch::cuda::is_available()) {
         throw make_error("device '", text, "' is not available: this facegen's LibTorch has no CUDA support or ",
-                         "no CUDA GPU is visible; use --device cpu");
+                         "no CUDA GPU is visible; device 'cpu' works without one");
     }
     const int64_t n_gpus = static_cast<int64_t>(torch::cuda::device_count());
     if (index >= n_gpus) {

@@ -88,7 +88,7 @@ ItemResult process_item(const SourceItem& item, const std::string& read_error, c
         if (decoded.image.width != decoded.image.height) {
             std::ostringstream reason;
             reason << "not square (" << decoded.image.width << "x" << decoded.image.height
-                   << "); --align none needs square images (use center-crop)";
+                   << "); alignment none needs square images (center-crop takes their middle)";
             result.skip_reason = reason.str();
             return result;
         }
@@ -109,7 +109,7 @@ ItemResult process_item(const SourceItem& item, const std::string& read_error, c
         return result;
     }
     if (faces.size() > 1 && options.faces == FacePolicy::kSkip) {
-        result.skip_reason = std::to_string(faces.size()) + " faces (--faces skip)";
+        result.skip_reason = std::to_string(faces.size()) + " faces (face policy skip)";
         return result;
     }
     const size_t n_use = options.faces == FacePolicy::kAll ? faces.size() : 1;
@@ -162,7 +162,7 @@ std::vector<RealignItem> realign_items(const std::vector<nlohmann::json>& proven
         const auto* landmarks = record.contains("landmarks") ? &record["landmarks"] : nullptr;
         if (landmarks == nullptr || !landmarks->is_array() || landmarks->size() != 68 || !record.contains("source")) {
             throw make_error("realign: image ", i, " of '", dataset.string(),
-                             "' has no source path and 68 landmarks in its provenance; realign needs a dataset built with --align ffhq");
+                             "' has no source path and 68 landmarks in its provenance; realign needs a dataset built with ffhq alignment");
         }
         for (const auto& p : *landmarks) item.landmarks.push_back({p.at(0).get<double>(), p.at(1).get<double>()});
         item.path = record["source"].get<std::string>();
@@ -233,39 +233,39 @@ RealignResult realign_one(const RealignItem& item, const std::string& bytes, int
 void RealignOptions::validate() const {
     if (source.empty()) throw make_error("no source dataset given");
     if (!fs::exists(source / kIndexFileName)) throw make_error("dataset '", source.string(), "' not found (no ", kIndexFileName, ")");
-    if (out.empty()) throw make_error("no --out given");
+    if (out.empty()) throw make_error("no output folder given");
     if (fs::exists(out) && fs::equivalent(source, out)) {
-        throw make_error("--out '", out.string(), "' is the source dataset; realign into a new folder");
+        throw make_error("output folder '", out.string(), "' is the source dataset; realign into a new folder");
     }
     if (resolution != 0 && (resolution < 8 || resolution > 2048 || (resolution & (resolution - 1)) != 0)) {
-        throw make_error("bad --resolution ", resolution, " (0 = the source's, or a power of two from 8 to 2048)");
+        throw make_error("bad resolution ", resolution, " (0 = the source's, or a power of two from 8 to 2048)");
     }
     if (!(crop_scale >= kMinCropScale && crop_scale <= kMaxCropScale)) {
-        throw make_error("bad --crop-scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
+        throw make_error("bad crop scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
     }
-    if (n_threads < 1 || n_threads > 256) throw make_error("bad --threads ", n_threads, " (1 to 256)");
+    if (n_threads < 1 || n_threads > 256) throw make_error("bad thread count ", n_threads, " (1 to 256)");
 }
 
 void BuildOptions::validate() const {
-    if (inputs.empty()) throw make_error("no --input given");
+    if (inputs.empty()) throw make_error("no input folder or archive given");
     for (const auto& input : inputs) {
-        if (!fs::exists(input)) throw make_error("--input '", input.string(), "' not found");
+        if (!fs::exists(input)) throw make_error("input '", input.string(), "' not found");
     }
-    if (out.empty()) throw make_error("no --out given");
+    if (out.empty()) throw make_error("no output folder given");
     if (resolution < 8 || resolution > 2048 || (resolution & (resolution - 1)) != 0) {
-        throw make_error("bad --resolution ", resolution, " (a power of two from 8 to 2048)");
+        throw make_error("bad resolution ", resolution, " (a power of two from 8 to 2048)");
     }
-    if (!(val_fraction >= 0 && val_fraction < 1)) throw make_error("bad --val-fraction ", val_fraction, " (0 <= f < 1)");
+    if (!(val_fraction >= 0 && val_fraction < 1)) throw make_error("bad validation fraction ", val_fraction, " (0 <= f < 1)");
     if (!(crop_scale >= kMinCropScale && crop_scale <= kMaxCropScale)) {
-        throw make_error("bad --crop-scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
+        throw make_error("bad crop scale ", crop_scale, " (", kMinCropScale, " to ", kMaxCropScale, ")");
     }
     if (crop_scale != 1.0 && align != AlignMode::kFFHQ) {
-        throw make_error("--crop-scale ", crop_scale, " needs --align ffhq (got --align ", to_string(align), ")");
+        throw make_error("crop scale ", crop_scale, " needs ffhq alignment (got alignment ", to_string(align), ")");
     }
-    if (n_threads < 1 || n_threads > 256) throw make_error("bad --threads ", n_threads, " (1 to 256)");
-    if (dedup_threshold < -1 || dedup_threshold > 32) throw make_error("bad --dedup-threshold ", dedup_threshold, " (-1 to 32)");
-    if (upsample < 0 || upsample > 3) throw make_error("bad --upsample ", upsample, " (0 to 3)");
-    if (limit < 0) throw make_error("bad --limit ", limit);
+    if (n_threads < 1 || n_threads > 256) throw make_error("bad thread count ", n_threads, " (1 to 256)");
+    if (dedup_threshold < -1 || dedup_threshold > 32) throw make_error("bad dedup threshold ", dedup_threshold, " (-1 to 32)");
+    if (upsample < 0 || upsample > 3) throw make_error("bad detector upsampling ", upsample, " (0 to 3)");
+    if (limit < 0) throw make_error("bad image limit ", limit);
 }
 
 nlohmann::json BuildReport::to_json() const {
@@ -518,7 +518,7 @@ void resize_dataset(const fs::path& source, const fs::path& out, int64_t resolut
                     const core::ProgressCallback& progress) {
     const PackedDataset dataset(source);
     if (resolution < 8 || resolution >= dataset.resolution() || (resolution & (resolution - 1)) != 0) {
-        throw make_error("bad --resolution ", resolution, " (a power of two from 8 to below the dataset's ",
+        throw make_error("bad resolution ", resolution, " (a power of two from 8 to below the dataset's ",
                          dataset.resolution(), ")");
     }
     if (dataset.channels() != 3) throw make_error("resize: dataset '", source.string(), "' has ", dataset.channels(), " channels; need 3");

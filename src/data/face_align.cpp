@@ -179,7 +179,7 @@ AlignMode parse_align_mode(const std::string& text) {
     if (text == "ffhq") return AlignMode::kFFHQ;
     if (text == "center-crop") return AlignMode::kCenterCrop;
     if (text == "none") return AlignMode::kNone;
-    throw make_error("bad --align '", text, "' (expected ffhq, center-crop or none)");
+    throw make_error("bad alignment '", text, "' (expected ffhq, center-crop or none)");
 }
 
 std::string to_string(FacePolicy policy) {
@@ -195,7 +195,7 @@ FacePolicy parse_face_policy(const std::string& text) {
     if (text == "largest") return FacePolicy::kLargest;
     if (text == "all") return FacePolicy::kAll;
     if (text == "skip") return FacePolicy::kSkip;
-    throw make_error("bad --faces '", text, "' (expected largest, all or skip)");
+    throw make_error("bad face policy '", text, "' (expected largest, all or skip)");
 }
 
 FFHQQuad ffhq_quad(const std::vector<Point2>& lm, double crop_scale) {
@@ -370,7 +370,7 @@ RgbImage ffhq_crop(const RgbImage& source, const FFHQQuad& q, int64_t resolution
 
 LandmarkPredictor::LandmarkPredictor(const std::string& path) {
     if (!std::filesystem::is_regular_file(path)) {
-        throw make_error("landmark model '", path, "' not found (Debian package libdlib-data, or pass --landmarks-model FILE)");
+        throw make_error("landmark model '", path, "' not found (Debian package libdlib-data installs it; any dlib 68-landmark model file will do)");
     }
     auto predictor = std::make_shared<dlib::shape_predictor>();
     try {

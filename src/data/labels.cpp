@@ -148,7 +148,7 @@ LabelSpec parse_label_spec(const std::string& text) {
     if (text == "celeba") return {LabelSourceKind::kCelebA, {}};
     if (text.rfind("csv:", 0) == 0 && text.size() > 4) return {LabelSourceKind::kCSV, text.substr(4)};
     if (text.rfind("json:", 0) == 0 && text.size() > 5) return {LabelSourceKind::kJSON, text.substr(5)};
-    throw make_error("bad --labels '", text, "' (expected none, auto, utkface, celeba, csv:FILE or json:FILE)");
+    throw make_error("bad label source '", text, "' (expected none, auto, utkface, celeba, csv:FILE or json:FILE)");
 }
 
 std::string to_string(const LabelSpec& spec) {
@@ -352,7 +352,7 @@ std::unique_ptr<LabelProvider> make_label_provider(const LabelSpec& spec, const 
             const fs::path attr = find_in_inputs("list_attr_celeba.txt");
             const fs::path identity = find_in_inputs("identity_celeba.txt");
             if (attr.empty() && identity.empty()) {
-                throw make_error("--labels celeba: no list_attr_celeba.txt or identity_celeba.txt in the input folders");
+                throw make_error("label source celeba: no list_attr_celeba.txt or identity_celeba.txt in the input folders");
             }
             return make_celeba_labels(attr, identity);
         }

@@ -181,7 +181,7 @@ PackWriter::PackWriter(fs::path dir, int64_t resolution, int64_t channels, bool 
                 ", channels ", channels);
     if (dir_.filename().empty()) dir_ = dir_.parent_path();
     if (fs::exists(dir_) && !overwrite_) {
-        throw make_error("output '", dir_.string(), "' already exists (pass --overwrite to replace it)");
+        throw make_error("output '", dir_.string(), "' already exists (replaced only when overwriting is asked for)");
     }
     if (fs::exists(dir_) && !fs::exists(dir_ / kIndexFileName)) {
         throw make_error("output '", dir_.string(), "' exists and is not a facegen dataset; refusing to replace it");
