@@ -12,6 +12,7 @@ if(TARGET facegen_project AND TARGET facegen)
     SOURCES integration/project_cli_test.cpp
     LIBS facegen_core facegen_data_tools
     LABELS integration
-    SHARED_DATA ProjectCliTest.*)
+    SHARED_DATA ProjectCliTest.*
+    TIMEOUT 900)  # projections of real photos: minutes on a busy 2-core machine
   add_dependencies(project_cli_tests facegen)
 endif()

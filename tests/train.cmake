@@ -8,10 +8,12 @@ if(TARGET facegen_train)
   target_include_directories(train_unit_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   # Multi-process runs of the Trainer (kill -9 resume, 2 ranks == 1 rank, a dead rank):
   # about a minute, in the CI suite because they are what resume and data-parallel promise.
+  # Its runs share 2 cores with the other test executables: minutes when the machine is busy.
   facegen_add_test(NAME train_process_tests
     SOURCES integration/train_process_test.cpp
     LIBS facegen_train
-    LABELS integration)
+    LABELS integration
+    TIMEOUT 900)
   target_include_directories(train_process_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   # `facegen train` itself on tiny synthetic runs: help, run folder, resume, --init-from,
   # SIGTERM through --nproc, bad options. Part of the CI suite.
@@ -19,7 +21,8 @@ if(TARGET facegen_train)
     facegen_add_test(NAME train_cli_tests
       SOURCES integration/train_cli_test.cpp
       LIBS facegen_train
-      LABELS integration)
+      LABELS integration
+      TIMEOUT 900)
     add_dependencies(train_cli_tests facegen)
   endif()
 endif()
