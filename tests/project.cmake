@@ -13,6 +13,6 @@ if(TARGET facegen_project AND TARGET facegen)
     LIBS facegen_core facegen_data_tools
     LABELS integration
     SHARED_DATA ProjectCliTest.*
-    TIMEOUT 900)  # projections of real photos: minutes on a busy 2-core machine
+    TIMEOUT 1500)  # projections of real photos: minutes on a busy 2-core machine
   add_dependencies(project_cli_tests facegen)
 endif()

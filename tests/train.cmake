@@ -13,7 +13,7 @@ if(TARGET facegen_train)
     SOURCES integration/train_process_test.cpp
     LIBS facegen_train
     LABELS integration
-    TIMEOUT 900)
+    TIMEOUT 1500)
   target_include_directories(train_process_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   # `facegen train` itself on tiny synthetic runs: help, run folder, resume, --init-from,
   # SIGTERM through --nproc, bad options. Part of the CI suite.
@@ -22,7 +22,7 @@ if(TARGET facegen_train)
       SOURCES integration/train_cli_test.cpp
       LIBS facegen_train
       LABELS integration
-      TIMEOUT 900)
+      TIMEOUT 1500)
     add_dependencies(train_cli_tests facegen)
   endif()
 endif()
