@@ -5,6 +5,7 @@ if(TARGET facegen_serve AND TARGET facegen)
     SOURCES unit/serve_request_parsing_test.cpp
             unit/serve_batcher_test.cpp
             unit/serve_metrics_test.cpp
+            unit/serve_connection_pool_test.cpp
     LIBS facegen_serve
     LABELS unit)
 

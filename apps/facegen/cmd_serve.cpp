@@ -19,6 +19,7 @@ struct ServeParams {
     int64_t max_batch = 16;
     int batch_wait_ms = 5;
     int64_t queue = 64;
+    int max_wait_ms = 1000;       // 0 = no bound
     int threads = 0;              // 0 = all logical cores
     std::string device = "cpu";
     int read_timeout_s = 5;
@@ -34,6 +35,9 @@ struct ServeParams {
             throw make_error("bad --batch-wait-ms ", batch_wait_ms, ": expected 0..10000");
         }
         if (queue < 1 || queue > 100000) throw make_error("bad --queue ", queue, ": expected 1..100000");
+        if (max_wait_ms < 0 || max_wait_ms > 3600000) {
+            throw make_error("bad --max-wait-ms ", max_wait_ms, ": expected 0 (no bound)..3600000");
+        }
         if (threads < 0) throw make_error("bad --threads ", threads, ": expected 0 (all cores) or more");
         if (read_timeout_s < 1 || read_timeout_s > 3600) {
             throw make_error("bad --read-timeout-s ", read_timeout_s, ": expected 1..3600");
@@ -49,6 +53,7 @@ struct ServeParams {
         std::ostringstream s;
         s << "serve: model=" << (model.empty() ? "(bundled)" : model) << " host=" << host << " port=" << port
           << " max_batch=" << max_batch << " batch_wait_ms=" << batch_wait_ms << " queue=" << queue
+          << " max_wait_ms=" << max_wait_ms
           << " threads=" << threads << " device=" << device << " read_timeout_s=" << read_timeout_s
           << " http_threads=" << http_threads;
         return s.str();
@@ -71,6 +76,7 @@ void run_serve(const ServeParams& params) {
     options.batcher.max_batch = params.max_batch;
     options.batcher.batch_wait = std::chrono::milliseconds(params.batch_wait_ms);
     options.batcher.max_queue = params.queue;
+    options.batcher.max_wait = std::chrono::milliseconds(params.max_wait_ms);
     options.batcher.cpu_threads = params.threads;
     options.read_timeout_s = params.read_timeout_s;
     options.http_threads = params.http_threads;
@@ -115,6 +121,10 @@ void add_serve_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--queue", params->queue, "Requests that may wait; beyond, 503 with Retry-After")
         ->capture_default_str();
+    cmd->add_option("--max-wait-ms", params->max_wait_ms,
+                    "Refuse (503, Retry-After) a request that would wait longer before its pass starts, "
+                    "at the recent images per second (0 = no bound)")
+        ->capture_default_str();
     cmd->add_option("--threads", params->threads, "CPU threads for generating (0 = all cores)")->capture_default_str();
     cmd->add_option("--device", params->device, "cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--read-timeout-s", params->read_timeout_s,
@@ -126,7 +136,8 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--directions", params->directions,
                     "Attribute directions for edit= (default: <model>.directions.safetensors beside the model)");
     cmd->add_option("--http-threads", params->http_threads,
-                    "Connections answered at once (0 = queue + max-batch + 8)")
+                    "Connections answered at once; beyond, requests for images get 503 at once "
+                    "(0 = queue + max-batch + 8)")
         ->capture_default_str();
     cmd->callback([params] { run_serve(*params); });
 }

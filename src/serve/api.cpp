@@ -51,6 +51,14 @@ json provenance_json(const provenance::ImageProvenance& info, const std::string&
     return out;
 }
 
+/// 503: come back in a second (the queue drains at the model's speed, tens of images a
+/// second on a CPU).
+HttpResponse busy_response(const std::string& message) {
+    HttpResponse response = error_response(503, message);
+    response.headers.emplace_back("Retry-After", "1");
+    return response;
+}
+
 std::string psi_text(double psi) {
     std::ostringstream s;
     s << psi;
@@ -228,9 +236,9 @@ HttpResponse response_for_exception(std::exception_ptr error) {
     } catch (const RequestError& e) {
         return error_response(e.status(), e.what());
     } catch (const QueueFull& e) {
-        HttpResponse response = error_response(503, e.what());
-        response.headers.emplace_back("Retry-After", "1");
-        return response;
+        return busy_response(e.what());
+    } catch (const Overloaded& e) {
+        return busy_response(e.what());
     } catch (const c10::Error& e) {
         return error_response(500, std::string("internal error: ") + e.what_without_backtrace());
     } catch (const std::exception& e) {

@@ -81,11 +81,18 @@ private:
     std::mt19937 random_;
 };
 
+/// A request that cannot be served soon (its connection arrived while every HTTP thread
+/// was taken): 503 with Retry-After, like QueueFull.
+class Overloaded : public Error {
+public:
+    using Error::Error;
+};
+
 /// {"error": message, "status": status} as JSON.
 HttpResponse error_response(int status, const std::string& message);
 
 /// The answer to an exception thrown while answering: RequestError -> its status,
-/// QueueFull -> 503 with Retry-After, anything else -> 500 naming what failed.
+/// QueueFull and Overloaded -> 503 with Retry-After, anything else -> 500 naming what failed.
 HttpResponse response_for_exception(std::exception_ptr error);
 
 }  // namespace facegen::serve

@@ -1,6 +1,7 @@
 #include "serve/batcher.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/device.h"
 
@@ -36,6 +37,7 @@ Batcher::Batcher(generate::Session session, BatcherOptions options, BatchObserve
         throw make_error("batch wait ", options_.batch_wait.count(), " us is negative");
     }
     if (options_.cpu_threads < 0) throw make_error("CPU thread count ", options_.cpu_threads, " is negative");
+    if (options_.max_wait.count() < 0) throw make_error("max wait ", options_.max_wait.count(), " ms is negative");
     worker_ = std::thread([this] { work(); });
 }
 
@@ -64,6 +66,18 @@ std::future<std::vector<generate::GeneratedImage>> Batcher::submit(generate::Req
         if (static_cast<int64_t>(queue_.size()) >= options_.max_queue) {
             throw QueueFull("the generation queue is full (" + std::to_string(options_.max_queue) +
                             " requests waiting); retry later");
+        }
+        const int64_t n_ahead = queued_images_ + running_images_;
+        if (options_.max_wait.count() > 0 && n_ahead > 0 && images_per_second_ > 0) {
+            const double wait_s = static_cast<double>(n_ahead) / images_per_second_;
+            if (wait_s * 1000 > static_cast<double>(options_.max_wait.count())) {
+                char figures[160];
+                std::snprintf(figures, sizeof(figures), "about %.1f s (%lld images ahead at %.1f images/s)", wait_s,
+                              static_cast<long long>(n_ahead), images_per_second_);
+                throw QueueFull(std::string("the generation queue would hold this request ") + figures +
+                                ", longer than the " + std::to_string(options_.max_wait.count()) +
+                                " ms bound; retry later");
+            }
         }
         queue_.push_back(std::move(job));
         queued_images_ += n_images;
@@ -97,7 +111,9 @@ std::vector<Batcher::Slice> Batcher::next_batch() {
         if (wakeup_.wait_until(lock, deadline) == std::cv_status::timeout) break;
     }
     if (stopping_) return {};
-    return take_slices_locked();
+    std::vector<Slice> batch = take_slices_locked();
+    for (const Slice& slice : batch) running_images_ += slice.n;
+    return batch;
 }
 
 std::vector<Batcher::Slice> Batcher::take_slices_locked() {
@@ -120,6 +136,8 @@ std::vector<Batcher::Slice> Batcher::take_slices_locked() {
 void Batcher::run_batch(const std::vector<Slice>& batch) {
     const auto start = Clock::now();
     int64_t n_images = 0;
+    std::vector<Job*> finished;
+    std::exception_ptr error;
     try {
         std::vector<torch::Tensor> ws;
         std::vector<uint64_t> noise_seeds;
@@ -146,12 +164,34 @@ void Batcher::run_batch(const std::vector<Slice>& batch) {
                 }
             }
             job.n_done += slice.n;
-            if (job.n_done == job.request.n_images()) job.promise.set_value(std::move(job.images));
+            if (job.n_done == job.request.n_images()) finished.push_back(&job);
         }
     } catch (...) {
-        fail_batch(batch, std::current_exception());
+        error = std::current_exception();
     }
-    if (on_batch_) on_batch_(n_images, std::chrono::duration<double>(Clock::now() - start).count());
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    // The pass is over before anyone hears of it: a request submitted by a client that was
+    // just answered must not count this pass as still ahead of it.
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        running_images_ = 0;
+        if (!error && n_images > 0 && seconds > 0) {
+            // Smoothed over a few passes: one slow pass (a page fault, a busy core) should not
+            // refuse a burst on its own.
+            const double rate = static_cast<double>(n_images) / seconds;
+            images_per_second_ = images_per_second_ == 0 ? rate : 0.7 * images_per_second_ + 0.3 * rate;
+        }
+    }
+    if (error) {
+        for (Job* job : finished) {
+            job->failed = true;
+            job->promise.set_exception(error);
+        }
+        fail_batch(batch, error);
+    } else {
+        for (Job* job : finished) job->promise.set_value(std::move(job->images));
+    }
+    if (on_batch_) on_batch_(n_images, seconds);
 }
 
 void Batcher::fail_batch(const std::vector<Slice>& batch, std::exception_ptr error) {

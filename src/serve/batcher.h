@@ -26,12 +26,16 @@ struct BatcherOptions {
     std::chrono::microseconds batch_wait{5000};
     /// Requests that may wait (the pass being run not counted); more are refused. Default: 64
     int64_t max_queue = 64;
+    /// A request that would wait longer than this before its pass starts (the images ahead
+    /// of it at the images per second of recent passes) is refused: an answer that late
+    /// would find its client gone. Nothing ahead: never refused. 0 = no bound. Default: 1 s
+    std::chrono::milliseconds max_wait{1000};
     /// Intra-op CPU threads of the worker (0 = every logical core). Default: 0
     int cpu_threads = 0;
 };
 
-/// Thrown by Batcher::submit when max_queue requests are already waiting: the caller
-/// should retry later (HTTP 503).
+/// Thrown by Batcher::submit when max_queue requests are already waiting, or the request
+/// would wait longer than max_wait: the caller should retry later (HTTP 503).
 class QueueFull : public Error {
 public:
     using Error::Error;
@@ -56,7 +60,8 @@ public:
     Batcher& operator=(const Batcher&) = delete;
 
     /// Checks `request` against the model (throws facegen::Error naming the value), then
-    /// queues it; throws QueueFull when max_queue requests wait already. The future holds
+    /// queues it; throws QueueFull when max_queue requests wait already or it would wait
+    /// longer than max_wait. The future holds
     /// the request's images in order, with their provenance (Session::provenance_for plus
     /// the seed or latent row), or the error of the pass that failed.
     std::future<std::vector<generate::GeneratedImage>> submit(generate::Request request);
@@ -90,6 +95,8 @@ private:
     std::condition_variable wakeup_;
     std::deque<std::shared_ptr<Job>> queue_;
     int64_t queued_images_ = 0;
+    int64_t running_images_ = 0;       // in the pass being run
+    double images_per_second_ = 0;     // of recent passes, smoothed; 0 = none run yet
     bool stopping_ = false;
     std::thread worker_;
 };

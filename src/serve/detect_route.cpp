@@ -30,7 +30,7 @@ DetectRoute make_detect_route(const std::filesystem::path& detector_path, bool n
         }
     }
     route.handle = [state](const std::string& body) {
-        if (body.empty()) return error_response(400, "no image: send the image file's bytes as the request body");
+        if (body.empty()) return error_response(400, "no image: send the image file's bytes as the request body, or as a multipart/form-data file part");
         std::lock_guard<std::mutex> lock(state->mutex);
         detect::Detector* detector = state->detector ? &*state->detector : nullptr;
         const double threshold = detector ? detector->info().threshold : 0.5;

@@ -11,7 +11,8 @@
 namespace facegen::serve {
 
 struct DetectRoute {
-    /// POST /v1/detect: the body is the image file's bytes (JPEG, PNG or WebP); the answer
+    /// POST /v1/detect: `body` is the image file's bytes (JPEG, PNG or WebP; the server takes
+    /// them from the raw body or a multipart file part, server.cpp's read_uploaded_bytes); the answer
     /// is detect::to_json's verdict, or 400 naming what is wrong with the upload.
     std::function<HttpResponse(const std::string& body)> handle;
     /// What judges uploads, for GET /v1/models (e.g. "metadata label, watermark, detector

@@ -123,6 +123,48 @@ void flatten(const json& value, const std::vector<int64_t>& shape, size_t level,
     for (const json& item : value) flatten(item, shape, level + 1, out);
 }
 
+int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// A key or value of a query: %XX escapes decoded, '+' a space.
+std::string decode_query_component(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '+') {
+            out += ' ';
+        } else if (text[i] != '%') {
+            out += text[i];
+        } else {
+            const int high = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+            const int low = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
+            if (high < 0 || low < 0) {
+                reject("query " + quote_text(text) + ": '%' must start an escape of two hex digits such as %2B");
+            }
+            out += static_cast<char>(high * 16 + low);
+            i += 2;
+        }
+    }
+    return out;
+}
+
+/// "age= 20,smiling= 2" -> "age=+20,smiling=+2": the '+' of a change that a query turned
+/// into a space. Only a space between '=' and a number: anything else stays as written, to
+/// be refused by name.
+std::string restore_plus_signs(std::string edit) {
+    for (size_t eq = edit.find('='); eq != std::string::npos; eq = edit.find('=', eq + 1)) {
+        if (eq + 2 < edit.size() && edit[eq + 1] == ' ' &&
+            (std::isdigit(static_cast<unsigned char>(edit[eq + 2])) || edit[eq + 2] == '.')) {
+            edit[eq + 1] = '+';
+        }
+    }
+    return edit;
+}
+
 generate::Latents latents_from_json(const json& value, const RequestLimits& limits) {
     if (!value.is_object()) reject("'latents' must be an object {\"space\": ..., \"values\": [...]}");
     for (const auto& item : value.items()) {
@@ -171,21 +213,49 @@ double parse_psi(std::string_view text, const RequestLimits& limits) {
     return checked_psi(psi, quote_text(text), limits);
 }
 
+QueryParams parse_query_string(std::string_view query) {
+    QueryParams params;
+    size_t start = 0;
+    while (start < query.size()) {
+        size_t end = query.find('&', start);
+        if (end == std::string_view::npos) end = query.size();
+        const std::string_view pair = query.substr(start, end - start);
+        start = end + 1;
+        if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
+        const size_t eq = pair.find('=');
+        std::string key = decode_query_component(pair.substr(0, eq));
+        std::string value = eq == std::string_view::npos ? "" : decode_query_component(pair.substr(eq + 1));
+        params.emplace(std::move(key), std::move(value));
+    }
+    return params;
+}
+
 FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limits) {
     FaceQuery query;
     for (const auto& [key, value] : params) {
-        if (params.count(key) > 1) reject("query parameter '" + key + "' is given more than once");
+        if (key != "edit" && params.count(key) > 1) {
+            reject("query parameter " + quote_text(key) + " is given more than once");
+        }
         if (key == "seed") {
             query.seed = parse_seed(value);
         } else if (key == "psi") {
             query.psi = parse_psi(value, limits);
         } else if (key == "edit") {
-            query.edit = value;  // checked against the model's directions when attached
+            // Checked against the model's directions when attached.
+            if (!value.empty()) query.edit += (query.edit.empty() ? "" : ",") + restore_plus_signs(value);
         } else {
             reject("unknown query parameter " + quote_text(key) + " (expected seed, psi, edit)");
         }
     }
     return query;
+}
+
+std::string uploaded_file(std::vector<FormPart> parts) {
+    if (parts.empty()) reject("the multipart/form-data body has no part: send the image as a file part (curl -F file=@photo.jpg)");
+    for (FormPart& part : parts) {
+        if (!part.filename.empty()) return std::move(part.content);
+    }
+    return std::move(parts.front().content);
 }
 
 GenerateBody parse_generate_body(const std::string& body, const RequestLimits& limits) {

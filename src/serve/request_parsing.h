@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "generate/latents.h"
@@ -33,8 +34,17 @@ struct RequestLimits {
     double max_psi = 2.0;
 };
 
-/// Query parameters as the HTTP library hands them (a key may repeat).
+/// Query parameters, decoded (a key may repeat).
 using QueryParams = std::multimap<std::string, std::string>;
+
+/// The parameters of a query string (the part of a request target after '?'), split as a
+/// person typing a URL means them: at '&', then at the first '=' only, so that
+/// `edit=age=+20` is edit -> "age= 20" ('+' is a space in a query, as in HTML forms;
+/// parse_face_query restores it). Percent-escapes are decoded (`age%3D%2B20` -> "age=+20").
+/// cpp-httplib's own parser splits at every '=' and keeps the last piece (" 20"), which is
+/// why the server reads the raw target with this instead. RequestError 400 names a
+/// malformed percent-escape.
+QueryParams parse_query_string(std::string_view query);
 
 /// GET /v1/face.png?seed=&psi=
 struct FaceQuery {
@@ -49,8 +59,22 @@ uint32_t parse_seed(std::string_view text);
 /// A psi written as a decimal number, finite and within 0..limits.max_psi.
 double parse_psi(std::string_view text, const RequestLimits& limits);
 
-/// The face.png query; rejects unknown and repeated parameters.
+/// The face.png query; rejects unknown parameters and a repeated seed or psi. Repeated
+/// `edit`s are joined with ','; in `edit`, a space right after '=' and before a number is
+/// the '+' a query turned into a space (`edit=age=+20` arrives as "age= 20").
 FaceQuery parse_face_query(const QueryParams& params, const RequestLimits& limits);
+
+/// One part of a multipart/form-data body.
+struct FormPart {
+    std::string name;
+    std::string filename;  // "" = a plain field, not a file
+    std::string content;
+};
+
+/// The bytes a multipart/form-data upload carries: the first part with a filename
+/// (`curl -F file=@photo.jpg`), else the first part (`curl -F file=<photo.jpg`);
+/// RequestError 400 when there is no part.
+std::string uploaded_file(std::vector<FormPart> parts);
 
 /// A POST /v1/generate body: {"seeds": [...]} or {"latents": {"space": "z"|"w"|"ws",
 /// "values": [...]}}, with optional "psi", "truncation_cutoff", "noise_mode" and

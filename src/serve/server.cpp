@@ -12,9 +12,12 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "serve/api.h"
+#include "serve/connection_pool.h"
 #ifdef FACEGEN_SERVE_DETECT
 #include "serve/detect_route.h"
 #endif
@@ -58,6 +61,79 @@ void answer(httplib::Response& response, const std::function<HttpResponse()>& ha
         result = response_for_exception(std::current_exception());
     }
     apply(result, response);
+}
+
+/// cpp-httplib's task queue over ConnectionPool: a connection that finds every HTTP
+/// thread taken is answered at once by a shedding thread instead of waiting unanswered.
+class SheddingTaskQueue : public httplib::TaskQueue {
+public:
+    SheddingTaskQueue(size_t n_serving, size_t n_shedding) : pool_(n_serving, n_shedding) {}
+    void enqueue(std::function<void()> connection) override { pool_.enqueue(std::move(connection)); }
+    void shutdown() override { pool_.shutdown(); }
+
+private:
+    ConnectionPool pool_;
+};
+
+// Threads that answer the connections arriving while every HTTP thread is taken. Each
+// answer is quick (503 for what needs the model, or a cheap route) and ends the connection,
+// so a few keep up with many clients retrying.
+constexpr size_t kSheddingThreads = 8;
+
+/// Refuses what needs the model or the detector on a connection that arrived while every
+/// HTTP thread was taken: it could only wait, past the client's patience.
+void refuse_when_shedding(int n_http_threads) {
+    if (!ConnectionPool::on_shedding_thread()) return;
+    throw Overloaded("server busy: all " + std::to_string(n_http_threads) +
+                     " HTTP threads are answering other connections; retry later");
+}
+
+/// The query of a request target, raw: "/v1/face.png?seed=1&edit=age=+20" -> "seed=1&edit=age=+20".
+std::string_view raw_query(const std::string& target) {
+    const size_t question = target.find('?');
+    return question == std::string::npos ? std::string_view() : std::string_view(target).substr(question + 1);
+}
+
+/// The bytes a client uploaded, whatever its Content-Type says: the body as sent, or the
+/// file part of a multipart/form-data body (uploaded_file). Read here rather than by
+/// cpp-httplib, which parses a body labelled application/x-www-form-urlencoded (what
+/// `curl --data-binary` sends by default) as a form and refuses one over 8 KiB with 413.
+/// RequestError 413 when the body exceeds `max_bytes`, 400 when it cannot be read.
+std::string read_uploaded_bytes(const httplib::Request& request, httplib::Response& response,
+                                const httplib::ContentReader& read, size_t max_bytes) {
+    const std::string too_large = "request body larger than " + std::to_string(max_bytes) + " bytes";
+    bool exceeded = false;  // a chunked body, which has no Content-Length to check up front
+    const auto within_limit = [&](size_t size_after) {
+        exceeded = exceeded || size_after > max_bytes;
+        return !exceeded;
+    };
+    if (request.is_multipart_form_data()) {
+        std::vector<FormPart> parts;
+        size_t n_bytes = 0;
+        const bool complete = read(
+            [&](const httplib::MultipartFormData& header) {
+                parts.push_back({header.name, header.filename, {}});
+                return true;
+            },
+            [&](const char* data, size_t size) {
+                n_bytes += size;
+                if (!within_limit(n_bytes) || parts.empty()) return false;
+                parts.back().content.append(data, size);
+                return true;
+            });
+        if (exceeded || response.status == 413) throw RequestError(413, too_large);
+        if (!complete) throw RequestError(400, "malformed multipart/form-data body (boundary, part headers or end)");
+        return uploaded_file(std::move(parts));
+    }
+    std::string body;
+    const bool complete = read([&](const char* data, size_t size) {
+        if (!within_limit(body.size() + size)) return false;
+        body.append(data, size);
+        return true;
+    });
+    if (exceeded || response.status == 413) throw RequestError(413, too_large);
+    if (!complete) throw RequestError(400, "the request body could not be read (cut short, or bad chunked encoding)");
+    return body;
 }
 
 /// "." or ".." as a path segment (after percent-decoding, which cpp-httplib has done), or a
@@ -137,16 +213,19 @@ struct Server::Impl {
     /// POST /v1/detect; empty when facegen was built without src/detect.
     std::function<HttpResponse(const std::string& body)> detect;
     httplib::Server http;
+    int http_threads = 0;  // resolved from options.http_threads
     int port = -1;
 };
 
 void Server::Impl::configure() {
     if (options.read_timeout_s < 1) throw make_error("read timeout ", options.read_timeout_s, " s is less than 1 s");
     if (options.http_threads < 0) throw make_error("HTTP thread count ", options.http_threads, " is negative");
-    const int threads = options.http_threads > 0
-                            ? options.http_threads
-                            : static_cast<int>(options.batcher.max_queue + options.batcher.max_batch + 8);
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http_threads = options.http_threads > 0
+                       ? options.http_threads
+                       : static_cast<int>(options.batcher.max_queue + options.batcher.max_batch + 8);
+    http.new_task_queue = [threads = http_threads] {
+        return new SheddingTaskQueue(static_cast<size_t>(threads), kSheddingThreads);
+    };
     // cpp-httplib's default adds SO_REUSEPORT, which lets a second server bind the same
     // port and silently take half the connections; an address in use must be an error.
     http.set_socket_options([](socket_t fd) {
@@ -173,6 +252,14 @@ void Server::Impl::configure() {
             apply(library_error(request, response.status, max_body_bytes), response);
             return httplib::Server::HandlerResponse::Handled;
         }));
+    // A shedding thread's connection ends with its answer: the thread is free for the next
+    // one. cpp-httplib closes only when the client asks, so ask the client (curl, wrk and
+    // browsers close on it); it has added Keep-Alive, which would contradict.
+    http.set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
+        if (!ConnectionPool::on_shedding_thread()) return;
+        response.headers.erase("Keep-Alive");
+        response.set_header("Connection", "close");
+    });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
         apply(response_for_exception(error), response);
     });
@@ -191,18 +278,33 @@ void Server::Impl::configure() {
 void Server::Impl::add_routes() {
     // Patterns are regular expressions: dots escaped.
     http.Get("/", [this](const httplib::Request&, httplib::Response& res) { answer(res, [&] { return api.page(); }); });
+    // face.png reads the raw query: cpp-httplib's req.params splits `edit=age=+20` at
+    // every '='.
     http.Get(R"(/v1/face\.png)", [this](const httplib::Request& req, httplib::Response& res) {
-        answer(res, [&] { return api.face_png(req.params); });
-    });
-    http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) {
-        answer(res, [&] { return api.generate(req.body); });
-    });
-    http.Post("/v1/detect", [this](const httplib::Request& req, httplib::Response& res) {
         answer(res, [&] {
-            if (!detect) return error_response(501, "this facegen was built without detection (src/detect)");
-            return detect(req.body);
+            refuse_when_shedding(http_threads);
+            return api.face_png(parse_query_string(raw_query(req.target)));
         });
     });
+    // Bodies are read by the handlers (read_uploaded_bytes), whatever their Content-Type,
+    // and before anything is refused: an unread body would be taken for the next request.
+    http.Post("/v1/generate",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+                  answer(res, [&] {
+                      const std::string body = read_uploaded_bytes(req, res, read, options.max_body_bytes);
+                      refuse_when_shedding(http_threads);
+                      return api.generate(body);
+                  });
+              });
+    http.Post("/v1/detect",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+                  answer(res, [&] {
+                      const std::string body = read_uploaded_bytes(req, res, read, options.max_body_bytes);
+                      if (!detect) return error_response(501, "this facegen was built without detection (src/detect)");
+                      refuse_when_shedding(http_threads);
+                      return detect(body);
+                  });
+              });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
         answer(res, [&] { return api.models(); });
     });

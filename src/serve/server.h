@@ -37,8 +37,11 @@ struct ServerOptions {
     /// Attribute directions for `edit`; empty = <model>.directions.safetensors beside the
     /// model (none there: edits are not offered).
     std::filesystem::path directions;
-    /// Connections answered at once; each holds a thread while it waits for its images.
-    /// 0 = max_queue + max_batch + 8, enough to fill the queue and still answer /healthz.
+    /// Connections answered at once; each holds a thread while it waits for its images (and
+    /// while it idles between keep-alive requests). A connection beyond them is answered at
+    /// once on a shedding thread: 503 with Retry-After for images and uploads, cheap routes
+    /// as usual, then closed. 0 = max_queue + max_batch + 8, enough to fill the queue and
+    /// still answer /healthz.
     int http_threads = 0;
 };
 

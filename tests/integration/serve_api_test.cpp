@@ -17,6 +17,7 @@
 #include <chrono>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -112,6 +113,38 @@ RawResult raw_exchange(int port, const std::string& request, std::chrono::second
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     close(fd);
     return result;
+}
+
+/// A loopback connection that sends nothing: it holds one of the server's HTTP threads
+/// until --read-timeout-s. Closed when the object goes.
+class IdleConnection {
+public:
+    explicit IdleConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<uint16_t>(port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    }
+    ~IdleConnection() { close(fd_); }
+    IdleConnection(const IdleConnection&) = delete;
+    IdleConnection& operator=(const IdleConnection&) = delete;
+    bool connected() const { return connected_; }
+
+private:
+    int fd_;
+    bool connected_ = false;
+};
+
+/// PNG bytes of `size` x `size` noise with provenance labels: large (about 3 bytes a pixel),
+/// as photos are, unlike the tiny model's faces.
+std::string labelled_noise_png(int64_t size, const std::string& model_id) {
+    torch::manual_seed(3);
+    const torch::Tensor pixels = torch::randint(0, 256, {size, size, 3}).to(torch::kUInt8);
+    provenance::ImageProvenance info;
+    info.model_id = model_id;
+    info.software_version = "test";
+    return provenance::encode_labelled_png(pixels, info);
 }
 
 /// `text` percent-encoded for a query value ("age=+10" -> "age%3D%2B10").
@@ -280,6 +313,99 @@ TEST_F(ServeApiTest, DetectJudgesAnUploadOrSaysWhatIsWrong) {
     expect_json_error(client()->Post("/v1/detect", png.substr(0, png.size() / 2), "image/png"), 400, "broken PNG",
                       "truncated PNG");
     // The server still answers.
+    const auto health = client()->Get("/healthz");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
+}
+
+// An upload is the bytes of the body whatever its Content-Type says (curl --data-binary
+// labels it application/x-www-form-urlencoded), or the file part of multipart/form-data
+// (curl -F file=@photo.jpg): the same verdict every way. The upload is larger than the
+// 8 KiB cpp-httplib allows a form.
+TEST_F(ServeApiTest, DetectTakesRawBodiesOfAnyContentTypeAndMultipartFiles) {
+    const auto models = client()->Get("/v1/models");
+    ASSERT_TRUE(models);
+    if (json::parse(models->body)["detection"].is_null()) GTEST_SKIP() << "built without detection";
+    const std::string png = labelled_noise_png(/*size=*/96, model_id_);
+    ASSERT_GT(png.size(), 16'000u);
+    auto http = client();
+    const auto reference = http->Post("/v1/detect", png, "image/png");
+    ASSERT_TRUE(reference);
+    ASSERT_EQ(reference->status, 200) << reference->body;
+    EXPECT_EQ(json::parse(reference->body)["metadata_label"]["found"], true) << reference->body;
+
+    const std::vector<std::pair<std::string, httplib::Result>> answers = [&] {
+        std::vector<std::pair<std::string, httplib::Result>> out;
+        out.emplace_back("form-urlencoded (curl --data-binary)",
+                         http->Post("/v1/detect", png, "application/x-www-form-urlencoded"));
+        out.emplace_back("octet-stream", http->Post("/v1/detect", png, "application/octet-stream"));
+        out.emplace_back("no Content-Type", http->Post("/v1/detect", png, ""));
+        out.emplace_back("text/plain", http->Post("/v1/detect", png, "text/plain"));
+        out.emplace_back("multipart (curl -F file=@face.png)",
+                         http->Post("/v1/detect", httplib::MultipartFormDataItems{{"file", png, "face.png", "image/png"}}));
+        out.emplace_back("multipart, a field before the file",
+                         http->Post("/v1/detect", httplib::MultipartFormDataItems{{"note", "hello", "", ""},
+                                                                                   {"image", png, "face.png", ""}}));
+        out.emplace_back("multipart without a filename (curl -F file=<face.png)",
+                         http->Post("/v1/detect", httplib::MultipartFormDataItems{{"file", png, "", ""}}));
+        return out;
+    }();
+    for (const auto& [what, answer] : answers) {
+        ASSERT_TRUE(answer) << what;
+        EXPECT_EQ(answer->status, 200) << what << ": " << answer->body;
+        EXPECT_EQ(answer->body, reference->body) << what;
+    }
+    expect_json_error(http->Post("/v1/detect", httplib::MultipartFormDataItems{{"file", "", "empty.png", ""}}), 400,
+                      "no image", "multipart with an empty file");
+    const auto garbled = http->Post("/v1/detect", "--x\r\nnot a part", "multipart/form-data; boundary=x");
+    expect_json_error(garbled, 400, "malformed multipart/form-data body", "garbled multipart");
+}
+
+// /v1/generate reads its JSON whatever the Content-Type (curl -d @request.json labels it a
+// form) and from a multipart file part, at any size up to the body limit.
+TEST_F(ServeApiTest, GenerateTakesJsonOfAnyContentType) {
+    const std::string request = R"({"seeds": [11], "psi": 0.6})" + std::string(9000, ' ');
+    auto http = client();
+    const auto reference = http->Post("/v1/generate", request, "application/json");
+    ASSERT_TRUE(reference);
+    ASSERT_EQ(reference->status, 200) << reference->body;
+    const auto as_form = http->Post("/v1/generate", request, "application/x-www-form-urlencoded");
+    const auto as_file =
+        http->Post("/v1/generate", httplib::MultipartFormDataItems{{"request", request, "request.json", "application/json"}});
+    for (const httplib::Result* answer : {&as_form, &as_file}) {
+        ASSERT_TRUE(*answer);
+        EXPECT_EQ((*answer)->status, 200) << (*answer)->body;
+        EXPECT_EQ(json::parse((*answer)->body)["images"][0]["png_base64"],
+                  json::parse(reference->body)["images"][0]["png_base64"]);
+    }
+}
+
+// 413 only for a body that is too big, however it comes: a form-urlencoded one (what
+// curl --data-binary sends), a multipart upload, a chunked one with no length up front.
+TEST_F(ServeApiTest, OnlyABodyOverTheLimitIs413) {
+    const std::string big(9'000'000, 'x');
+    const std::string limit = "request body larger than 8388608 bytes";
+    expect_json_error(client()->Post("/v1/detect", big, "application/x-www-form-urlencoded"), 413, limit,
+                      "9 MB form-urlencoded");
+    expect_json_error(client()->Post("/v1/detect", httplib::MultipartFormDataItems{{"file", big, "big.jpg", ""}}), 413,
+                      limit, "9 MB multipart");
+    size_t sent = 0;
+    const auto chunked = client()->Post(
+        "/v1/generate",
+        [&](size_t, httplib::DataSink& sink) {
+            const std::string chunk(1 << 20, ' ');
+            if (sent >= big.size() || !sink.is_writable()) {
+                sink.done();
+                return true;
+            }
+            sent += chunk.size();
+            return sink.write(chunk.data(), chunk.size());
+        },
+        "application/json");
+    if (chunked) {  // the server may answer and close before the client has sent it all
+        EXPECT_EQ(chunked->status, 413) << chunked->body;
+        EXPECT_NE(chunked->body.find(limit), std::string::npos) << chunked->body;
+    }
     const auto health = client()->Get("/healthz");
     ASSERT_TRUE(health);
     EXPECT_EQ(health->status, 200);
@@ -457,6 +583,44 @@ TEST_F(ServeApiTest, EditsOfTheBundledModelAreAppliedAndRecorded) {
     expect_json_error(http->Get("/v1/face.png?seed=7&edit=age%3D%2B500"), 400, "edit 'age=+500'", "age out of range");
     expect_json_error(http->Post("/v1/generate", R"({"seeds": [7], "edit": "age"})", "application/json"), 400,
                       "expected NAME=VALUE", "no value");
+}
+
+// edit= as people type it in a URL (curl, a browser's address bar) gives the face of the
+// percent-encoded form the page sends: '+' in a query is a space, and the '=' inside the
+// value is not a separator.
+TEST_F(ServeApiTest, EditQueryFormsAsPeopleTypeThem) {
+    const fs::path bundled = bundled_model_with_directions();
+    if (bundled.empty()) GTEST_SKIP() << "the bundled model or its directions are not in this checkout";
+    test::ServeProcess edited_server("--model " + quote(bundled) + " --threads 1 --no-detector");
+    auto http = client(edited_server.port());
+    http->set_url_encode(false);  // the targets below go out byte for byte, as curl sends them
+    const auto face_for = [&](const std::string& target) {
+        const auto result = http->Get(target);
+        EXPECT_TRUE(result) << target;
+        if (!result) return std::string();
+        EXPECT_EQ(result->status, 200) << target << ": " << result->body;
+        return result->body;
+    };
+    const std::string older = face_for("/v1/face.png?seed=42&edit=age%3D%2B20");
+    const std::string plain = face_for("/v1/face.png?seed=42");
+    ASSERT_NE(older, plain);
+    EXPECT_NE(find_text(decode_png(older), "facegen:edit")->text.find("age=+20"), std::string::npos);
+    for (const std::string edit : {"age=+20", "age=20", "age=%2B20", "age=%2020", "age%3D20"}) {
+        EXPECT_EQ(face_for("/v1/face.png?seed=42&edit=" + edit), older) << "edit=" << edit;
+    }
+    const std::string younger = face_for("/v1/face.png?seed=42&edit=age%3D-5");
+    EXPECT_NE(younger, plain);
+    EXPECT_EQ(face_for("/v1/face.png?seed=42&edit=age=-5"), younger);
+    const std::string both = face_for("/v1/face.png?seed=42&edit=age%3D%2B20%2Csmiling%3D%2B2");
+    EXPECT_NE(both, older);
+    EXPECT_EQ(face_for("/v1/face.png?edit=age=+20,smiling=+2&seed=42"), both);
+    EXPECT_EQ(face_for("/v1/face.png?seed=42&edit=age=+20&edit=smiling=+2"), both);
+    // The page's permalink (URLSearchParams writes "age=+10" as age%3D%2B10), typed or clicked.
+    EXPECT_EQ(face_for("/v1/face.png?seed=42&psi=0.7&edit=age%3D%2B10"),
+              face_for("/v1/face.png?seed=42&psi=0.7&edit=age=+10"));
+    expect_json_error(http->Get("/v1/face.png?seed=42&edit=age=+500"), 400, "edit 'age=+500'", "out of range, typed");
+    expect_json_error(http->Get("/v1/face.png?seed=42&edit=age+20"), 400, "expected NAME=VALUE", "no '='");
+    EXPECT_EQ(edited_server.stop(), 0) << edited_server.log();
 }
 
 // The page's attribute sliders come from /v1/models: every attribute offers a slider range
@@ -681,7 +845,7 @@ TEST_F(ServeApiTest, MetricsCountRoutesStatusesAndLatency) {
 
 TEST_F(ServeApiTest, FullQueueAnswers503AndTheServerRecovers) {
     test::ServeProcess busy("--model " + quote(model_path()) +
-                            " --threads 1 --max-batch 1 --batch-wait-ms 0 --queue 1 --http-threads 8");
+                            " --threads 1 --max-batch 1 --batch-wait-ms 0 --queue 1 --max-wait-ms 0 --http-threads 8");
     constexpr int kClients = 8;
     std::vector<std::unique_ptr<httplib::Client>> clients;
     for (int i = 0; i < kClients; ++i) clients.push_back(client(busy.port()));
@@ -726,6 +890,46 @@ TEST_F(ServeApiTest, FullQueueAnswers503AndTheServerRecovers) {
                            "facegen_http_requests_total{route=\"/v1/generate\",status=\"503\"}"),
               1);
     EXPECT_EQ(busy.stop(), 0) << busy.log();
+}
+
+// Connections beyond --http-threads are answered at once, not left waiting: what needs
+// the model gets 503 with Retry-After, cheap routes their answer, and the connection ends
+// (Connection: close), so that the threads that shed keep up.
+TEST_F(ServeApiTest, ConnectionsBeyondTheHttpThreadsGetA503AtOnce) {
+    test::ServeProcess small("--model " + quote(model_path()) + " --threads 1 --http-threads 2 --read-timeout-s 20");
+    {
+        IdleConnection first(small.port()), second(small.port());
+        ASSERT_TRUE(first.connected() && second.connected());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both accepted, both threads taken
+        auto http = client(small.port());
+        const auto start = Clock::now();
+        const auto face = http->Get("/v1/face.png?seed=1");
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        expect_json_error(face, 503, "server busy: all 2 HTTP threads are answering other connections", "face.png");
+        EXPECT_EQ(face->get_header_value("Retry-After"), "1");
+        EXPECT_EQ(face->get_header_value("Connection"), "close");
+        EXPECT_FALSE(face->has_header("Keep-Alive"));
+        EXPECT_LT(seconds, 2.0) << "the refusal was not immediate";
+        expect_json_error(http->Post("/v1/generate", R"({"seeds": [1]})", "application/json"), 503, "server busy",
+                          "generate");
+        const auto health = http->Get("/healthz");
+        ASSERT_TRUE(health);
+        EXPECT_EQ(health->status, 200) << "cheap routes are answered even when shedding";
+        EXPECT_EQ(health->get_header_value("Connection"), "close");
+    }
+    // The idle connections are gone: served again, and the refusals were counted.
+    auto http = client(small.port());
+    std::optional<int> status;
+    for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+        const auto face = http->Get("/v1/face.png?seed=1");
+        if (face) status = face->status;
+        if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(status, 200) << "the server does not serve again once its threads are free";
+    EXPECT_GE(metric_value(http->Get("/metrics")->body,
+                           "facegen_http_requests_total{route=\"/v1/face.png\",status=\"503\"}"),
+              1);
+    EXPECT_EQ(small.stop(), 0) << small.log();
 }
 
 TEST_F(ServeApiTest, AddressInUseAndBadFlagsFail) {

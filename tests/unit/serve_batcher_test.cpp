@@ -99,6 +99,7 @@ TEST_F(ServeBatcherTest, FullQueueThrowsQueueFull) {
     BatcherOptions options;
     options.max_batch = 1;
     options.max_queue = 1;
+    options.max_wait = std::chrono::milliseconds(0);
     options.cpu_threads = 1;
     Batcher batcher(generate::Session(model_path()), options);
     std::vector<uint32_t> many(64);
@@ -108,6 +109,27 @@ TEST_F(ServeBatcherTest, FullQueueThrowsQueueFull) {
     EXPECT_THROW(batcher.submit(seeds_request({1}, std::nullopt)), QueueFull);
     EXPECT_EQ(running.get().size(), 64u);
     EXPECT_EQ(batcher.submit(seeds_request({1}, std::nullopt)).get().size(), 1u) << "the queue frees again";
+}
+
+// A request that would wait past max_wait behind the images ahead of it is refused at
+// once; with nothing ahead, even a large one is taken.
+TEST_F(ServeBatcherTest, RequestThatWouldWaitPastMaxWaitThrowsQueueFull) {
+    BatcherOptions options;
+    options.max_batch = 1;
+    options.batch_wait = std::chrono::milliseconds(0);
+    options.max_wait = std::chrono::milliseconds(1);
+    options.cpu_threads = 1;
+    Batcher batcher(generate::Session(model_path()), options);
+    EXPECT_EQ(batcher.submit(seeds_request({1}, std::nullopt)).get().size(), 1u) << "nothing ahead, no rate yet";
+    std::vector<uint32_t> many(64);
+    for (uint32_t i = 0; i < 64; ++i) many[i] = i;
+    auto running = batcher.submit(seeds_request(many, std::nullopt));  // nothing ahead: taken
+    // 64 passes of one image ahead: far more than 1 ms at any speed.
+    test::expect_error_mentioning([&] { batcher.submit(seeds_request({2}, std::nullopt)); },
+                                  {"would hold this request about", "images ahead at", "longer than the 1 ms bound"});
+    EXPECT_THROW(batcher.submit(seeds_request({2}, std::nullopt)), QueueFull);
+    EXPECT_EQ(running.get().size(), 64u);
+    EXPECT_EQ(batcher.submit(seeds_request({3}, std::nullopt)).get().size(), 1u) << "taken again once drained";
 }
 
 TEST_F(ServeBatcherTest, StoppingFailsWhatStillWaits) {

@@ -54,6 +54,53 @@ TEST(ServeRequestParsingTest, FaceQueryTakesSeedPsiEditAndRejectsUnknownAndRepea
     expect_rejected([&] { parse_face_query({{"zoom", "1"}}, limits); }, "unknown query parameter 'zoom'");
 }
 
+// What people type in a query: `edit=age=+20` splits at the first '=' only, and '+'
+// (a space in a query) comes back as the sign of the change.
+TEST(ServeRequestParsingTest, QueryStringSplitsAtTheFirstEqualsSignAndDecodes) {
+    const QueryParams params = parse_query_string("seed=42&edit=age=+20&psi=0.5");
+    ASSERT_EQ(params.size(), 3u);
+    EXPECT_EQ(params.find("seed")->second, "42");
+    EXPECT_EQ(params.find("edit")->second, "age= 20");
+    EXPECT_EQ(params.find("psi")->second, "0.5");
+    EXPECT_EQ(parse_query_string("edit=age%3D%2B20").find("edit")->second, "age=+20");
+    EXPECT_EQ(parse_query_string("edit=age%3d%2b20%2Csmiling%3D-1").find("edit")->second, "age=+20,smiling=-1");
+    const QueryParams sparse = parse_query_string("a=1&&b&c=");
+    EXPECT_EQ(sparse.size(), 3u);
+    EXPECT_EQ(sparse.find("b")->second, "");
+    EXPECT_EQ(sparse.find("c")->second, "");
+    EXPECT_TRUE(parse_query_string("").empty());
+    for (const char* bad : {"psi=50%", "psi=%4", "edit=age%3G1", "%zz=1"}) {
+        expect_rejected([&] { parse_query_string(bad); }, "'%' must start an escape of two hex digits");
+    }
+}
+
+TEST(ServeRequestParsingTest, FaceQueryEditsAsPeopleTypeThem) {
+    const RequestLimits limits;
+    const auto edit_of = [&](const std::string& query) {
+        return parse_face_query(parse_query_string(query), limits).edit;
+    };
+    EXPECT_EQ(edit_of("seed=42&edit=age=+20"), "age=+20");
+    EXPECT_EQ(edit_of("edit=age=20"), "age=20");
+    EXPECT_EQ(edit_of("edit=age=-5"), "age=-5");
+    EXPECT_EQ(edit_of("edit=age=%2B20"), "age=+20");
+    EXPECT_EQ(edit_of("edit=age%3D%2B20"), "age=+20");
+    EXPECT_EQ(edit_of("edit=age=%2020"), "age=+20") << "the '+' a query turned into a space";
+    EXPECT_EQ(edit_of("edit=age=+.5"), "age=+.5");
+    EXPECT_EQ(edit_of("edit=age=+20,smiling=+2,yaw=-10"), "age=+20,smiling=+2,yaw=-10");
+    EXPECT_EQ(edit_of("edit=age=+20&edit=smiling=+2"), "age=+20,smiling=+2") << "repeated edits join";
+    EXPECT_EQ(edit_of("edit="), "");
+    // Only a space before a number is a lost '+'; anything else stays, to be refused by name.
+    EXPECT_EQ(edit_of("edit=age=+x"), "age= x");
+    EXPECT_EQ(edit_of("edit=age+20"), "age 20");
+    expect_rejected([&] { edit_of("seed=1&seed=1"); }, "'seed' is given more than once");
+}
+
+TEST(ServeRequestParsingTest, UploadedFileIsTheFirstFilePart) {
+    EXPECT_EQ(uploaded_file({{"note", "", "hello"}, {"file", "photo.jpg", "JPEG"}, {"other", "b.png", "PNG"}}), "JPEG");
+    EXPECT_EQ(uploaded_file({{"file", "", "bytes"}, {"note", "", "hello"}}), "bytes") << "curl -F file=<photo.jpg";
+    expect_rejected([] { uploaded_file({}); }, "has no part");
+}
+
 TEST(ServeRequestParsingTest, GenerateBodyOfSeeds) {
     const RequestLimits limits;
     const GenerateBody body = parse_generate_body(
