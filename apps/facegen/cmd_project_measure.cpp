@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/image_grid.h"
 #include "core/progress.h"
+#include "core/summary.h"
 #include "edit/editor.h"
 #include "provenance/labelled_png.h"
 
@@ -71,13 +72,10 @@ std::vector<std::string> usable_photos(const std::vector<std::string>& files, in
     return usable;
 }
 
-json summary(std::vector<double> values) {
+json summary(const std::vector<double>& values) {
     if (values.empty()) return nullptr;
-    std::sort(values.begin(), values.end());
-    double sum = 0;
-    for (const double v : values) sum += v;
-    return {{"mean", sum / static_cast<double>(values.size())}, {"median", values[values.size() / 2]},
-            {"min", values.front()}, {"max", values.back()}};
+    const core::Summary s = core::summarize(values);
+    return {{"mean", s.mean}, {"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
 struct MethodFigures {

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/image_grid.h"
 #include "core/png_io.h"
+#include "core/summary.h"
 #include "data/image_io.h"
 #include "data/sources.h"
 
@@ -70,18 +71,13 @@ nlohmann::json histogram(std::vector<double> values, int n_bins, std::optional<s
     double hi = range ? range->second : values.back();
     if (hi <= lo) hi = lo + 1;
     std::vector<int64_t> counts(static_cast<size_t>(n_bins), 0);
-    double sum = 0;
     for (double v : values) {
-        sum += v;
         const auto bin = static_cast<int64_t>(std::floor((v - lo) / (hi - lo) * n_bins));
         ++counts[static_cast<size_t>(std::clamp<int64_t>(bin, 0, n_bins - 1))];
     }
-    auto quantile = [&](double q) { return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))]; };
-    return {{"n", values.size()},     {"mean", sum / static_cast<double>(values.size())},
-            {"min", values.front()},  {"p05", quantile(0.05)},
-            {"median", quantile(0.5)}, {"p95", quantile(0.95)},
-            {"max", values.back()},   {"lo", lo},
-            {"hi", hi},               {"counts", counts}};
+    const core::Summary s = core::summarize(std::move(values));
+    return {{"n", s.n},           {"mean", s.mean}, {"min", s.min}, {"p05", s.p05},    {"median", s.median},
+            {"p95", s.p95},       {"max", s.max},   {"lo", lo},     {"hi", hi},        {"counts", counts}};
 }
 
 std::string age_band(int64_t age) {
