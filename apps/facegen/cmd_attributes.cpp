@@ -184,6 +184,7 @@ struct DirectionsParams {
     std::string model;
     std::string classifier;
     std::string out;  // "" = beside the model
+    std::string reuse_fits;  // a directions file whose linear models are kept
     edit::DirectionFitOptions options;
     int threads = 0;
 };
@@ -194,10 +195,16 @@ void run_directions(const DirectionsParams& params) {
     const fs::path out = params.out.empty() ? edit::directions_path_for(session.model_path()) : fs::path(params.out);
     check_output_file(out, "--out", "model.directions.safetensors");
     attributes::AttributeClassifier classifier = load_classifier(params.classifier);
+    std::optional<edit::AttributeDirections> reused;
+    edit::DirectionFitOptions options = params.options;
+    if (!params.reuse_fits.empty()) {
+        reused.emplace(edit::AttributeDirections::load(params.reuse_fits, session.metadata().model_id));
+        options.reuse_fits = &*reused;
+    }
     core::ProgressLine progress("attributes directions");
     core::ProgressReport last{"img", 0, static_cast<double>(params.options.samples), {}};
     const edit::AttributeDirections directions =
-        edit::AttributeDirections::fit(session, classifier, params.options, [&](int64_t done, int64_t total) {
+        edit::AttributeDirections::fit(session, classifier, options, [&](int64_t done, int64_t total) {
             last.done = static_cast<double>(done);
             last.total = static_cast<double>(total);
             progress.update(last);
@@ -278,6 +285,9 @@ void add_attributes_command(CLI::App& app) {
         ->capture_default_str();
     directions_cmd->add_option("--truncation-psi", directions->options.truncation_psi, "psi of the sampled faces")
         ->capture_default_str();
+    directions_cmd->add_option("--reuse-fits", directions->reuse_fits,
+                               "Keep this directions file's linear models (same --samples, --first-seed and psi); "
+                               "measure only the w covariance and the responses anew (minutes)");
     directions_cmd->add_option("--threads", directions->threads, "CPU threads (0 = all cores)")->capture_default_str();
     directions_cmd->callback([directions] { run_directions(*directions); });
 #endif

@@ -22,6 +22,9 @@
 #include "core/progress.h"
 #include "generate/latents.h"
 #include "generate/seed_list.h"
+#include "identity/face_recognition.h"
+#include "project/photo_projection.h"
+#include "project/projector.h"
 #include "provenance/labelled_png.h"
 
 namespace facegen::app {
@@ -41,7 +44,9 @@ struct StripParams {
     std::string out;
     std::string attribute;
     std::string range = "-2:2";
-    int64_t steps = 7;
+    int64_t steps = 7;          // --strip-steps (or --steps without --target): faces per row
+    bool steps_given = false;        // --steps: refused where it could mean the projection's steps
+    bool strip_steps_given = false;  // --strip-steps
     std::string strip;
     double truncation_psi = -1;  // < 0: the model's (seeds) or none (latents)
     std::string directions;
@@ -119,6 +124,10 @@ void run_edit_images(const StripParams& params) {
     if (!params.attribute.empty() || !params.strip.empty()) {
         throw make_error("--attribute/--strip make a strip; --edit/--set with --out write edited faces: choose one");
     }
+    if (params.steps_given || params.strip_steps_given) {
+        throw make_error(params.steps_given ? "--steps" : "--strip-steps", " counts a strip's faces per row, and --edit/--set write no strip",
+                         params.targets.empty() ? "" : "; a --target's optimisation steps are --projection-steps N");
+    }
     if (params.out.empty()) throw make_error("no output folder: give --out DIR");
     check_writable_folder(params.out, "--out");
     core::set_cpu_threads(params.threads);
@@ -136,9 +145,12 @@ void run_edit_images(const StripParams& params) {
             image.provenance.edit = edit_note + "; " + notes[static_cast<size_t>(index)];
             file = projection_folder(params.out, params.targets, static_cast<size_t>(index)) / "edited.png";
         }
+        const std::string limits = setup.limits_of(index);
+        if (!limits.empty()) image.provenance.edit += "; " + limits;
         provenance::write_labelled_png(file, image.pixels, image.provenance);
         std::printf("%s\n", file.string().c_str());
     });
+    setup.warn_about_limits();
 }
 
 void run_strip(const StripParams& params) {
@@ -151,7 +163,11 @@ void run_strip(const StripParams& params) {
     }
     attributes::find_attribute(params.attribute);
     const auto [lo, hi] = parse_range(params.range);
-    if (params.steps < 2 || params.steps > 64) throw make_error("bad --steps ", params.steps, ": expected 2..64");
+    if (params.steps_given && !params.targets.empty()) {
+        throw make_error("--steps is ambiguous with --target: give --strip-steps N for the strip's faces per row and ",
+                         "--projection-steps N for the projection's optimisation steps");
+    }
+    if (params.steps < 2 || params.steps > 64) throw make_error("bad --strip-steps ", params.steps, ": expected 2..64");
     check_source(params);
     if (params.strip.empty()) throw make_error("no output: give --strip FILE.png");
     check_output_file(params.strip, "--strip", "strip.png");
@@ -196,6 +212,8 @@ struct MeasureParams {
     double truncation_psi = -1;
     std::string directions;
     std::string classifier;
+    std::vector<std::string> changes;            // --edit, each measured on its own; none: one step per attribute
+    std::vector<std::string> targets = {"age=60"};  // --set, each measured on its own
     int threads = 0;
 };
 
@@ -219,10 +237,10 @@ torch::Tensor scores_tensor(const std::vector<attributes::AttributeScores>& scor
 }
 
 /// A score in the unit its edits use: log-odds for probabilities.
-double edit_units(const attributes::AttributeSpec& spec, double score) {
+torch::Tensor edit_units(const attributes::AttributeSpec& spec, const torch::Tensor& score) {
     if (spec.kind != attributes::AttributeKind::kProbability) return score;
-    const double p = std::clamp(score, 1e-4, 1 - 1e-4);
-    return std::log(p / (1 - p));
+    const torch::Tensor p = score.clamp(1e-4, 1 - 1e-4);
+    return (p / (1 - p)).log();
 }
 
 /// Root-mean-square pixel difference per image pair, in 0..255.
@@ -238,18 +256,30 @@ void run_measure(const MeasureParams& params) {
     if (request.seeds.size() < 2) throw make_error("edit measure needs at least 2 seeds");
     if (params.truncation_psi >= 0) request.truncation_psi = params.truncation_psi;
     session.check(request);
-    EditSetup setup(session, "", "", params.directions, "");
+    std::vector<std::vector<edit::AttributeEdit>> changes;
+    for (const std::string& text : params.changes) changes.push_back(edit::parse_edits(text, false));
+    if (changes.empty()) {
+        for (const attributes::AttributeSpec& spec : attributes::attribute_catalogue()) {
+            changes.push_back({{spec.name, false, measured_step(spec)}});
+        }
+    }
+    std::vector<std::vector<edit::AttributeEdit>> targets;
+    for (const std::string& text : params.targets) targets.push_back(edit::parse_edits(text, true));
     std::optional<fs::path> classifier_path =
         params.classifier.empty() ? attributes::default_classifier_path() : fs::path(params.classifier);
     if (!classifier_path) throw make_error("edit measure needs the attribute classifier: give --classifier FILE");
+    EditSetup setup(session, "", "", params.directions, classifier_path->string());
     attributes::AttributeClassifier classifier = attributes::AttributeClassifier::load(*classifier_path);
     edit::Editor unconditioned(setup.editor().directions(), nullptr, {});
+    const project::IdentityEmbedder identity = project::load_identity_embedder(
+        "", session.device(), project::PhotoProjectionOptions{}.crop_scale);  // faces framed as the bundled model's
 
     torch::InferenceMode inference;
     const int64_t n = request.n_images();
     constexpr int64_t kBatch = 32;
     using Clock = std::chrono::steady_clock;
     const torch::Tensor ws = session.ws_for(request, 0, n);
+    unconditioned.set_reach(edit::LatentReach::sample(session));
     session.synthesize(ws.narrow(0, 0, std::min(kBatch, n)), model::NoiseMode::Const);  // warm-up, not timed
     const auto t0 = Clock::now();
     std::vector<torch::Tensor> chunks;
@@ -261,82 +291,146 @@ void run_measure(const MeasureParams& params) {
     const torch::Tensor before = scores_tensor(classifier.score(originals));
     // Unrelated faces: each face against the next one, the scale of "someone else".
     const double unrelated = rms_difference(originals, originals.roll(1, 0)).mean().item<double>();
-
-    const auto& catalogue = attributes::attribute_catalogue();
-    const auto edited_images = [&](edit::Editor& editor, const std::vector<edit::AttributeEdit>& edits) {
+    const auto descriptors = [&](const torch::Tensor& images) {
         std::vector<torch::Tensor> parts;
         for (int64_t begin = 0; begin < n; begin += kBatch) {
+            parts.push_back(identity(project::to_generator_range(images.narrow(0, begin, std::min(kBatch, n - begin)))));
+        }
+        return torch::cat(parts).to(torch::kCPU, torch::kFloat64);
+    };
+    const torch::Tensor original_descriptors = identity ? descriptors(originals) : torch::Tensor();
+    const double unrelated_identity =
+        identity ? identity::descriptor_distance(original_descriptors, original_descriptors.roll(1, 0)).mean().item<double>()
+                 : 0;
+
+    const auto& catalogue = attributes::attribute_catalogue();
+    const auto edited_images = [&](edit::Editor& editor, const std::vector<edit::AttributeEdit>& edits,
+                                   std::vector<std::vector<edit::EditOutcome>>* outcomes) {
+        std::vector<torch::Tensor> parts;
+        if (outcomes) outcomes->clear();
+        for (int64_t begin = 0; begin < n; begin += kBatch) {
             const torch::Tensor part = ws.narrow(0, begin, std::min(kBatch, n - begin));
-            parts.push_back(session.synthesize(editor.apply(session, part, edits), model::NoiseMode::Const));
+            std::vector<std::vector<edit::EditOutcome>> batch;
+            parts.push_back(session.synthesize(editor.apply(session, part, edits, &batch), model::NoiseMode::Const));
+            if (outcomes) outcomes->insert(outcomes->end(), batch.begin(), batch.end());
         }
         return torch::cat(parts);
     };
+    const auto limited_share = [&](const std::vector<std::vector<edit::EditOutcome>>& outcomes) {
+        double limited = 0;
+        for (const auto& face : outcomes) {
+            limited += std::any_of(face.begin(), face.end(), [](const edit::EditOutcome& o) { return o.limited; });
+        }
+        return limited / static_cast<double>(n);
+    };
+    /// How far the edited faces are from the originals: pixels and the identity network.
+    const auto distances = [&](const torch::Tensor& images) {
+        json out = {{"pixel_rms_change", rms_difference(images, originals).mean().item<double>()},
+                    {"pixel_distance", rms_difference(images, originals).mean().item<double>() / unrelated}};
+        if (identity) {
+            const torch::Tensor d = identity::descriptor_distance(descriptors(images), original_descriptors);
+            out["identity_distance"] = d.mean().item<double>();
+            out["identity_distance_max"] = d.max().item<double>();
+            out["same_person_share"] = (d < identity::kSamePersonDistance).to(torch::kFloat64).mean().item<double>();
+        }
+        return out;
+    };
+
     json table = json::object();
     core::ProgressLine progress("edit measure");
-    core::ProgressReport report{"attribute", 0, static_cast<double>(catalogue.size()), {}};
-    double edit_seconds = 0;
-    for (size_t a = 0; a < catalogue.size(); ++a) {
-        const attributes::AttributeSpec& spec = catalogue[a];
-        const std::vector<edit::AttributeEdit> edits = {{spec.name, false, measured_step(spec)}};
-        json row = {{"edit", edit::to_string(edits.front())},
+    core::ProgressReport report{"edit", 0, static_cast<double>(changes.size() + targets.size()), {}};
+    for (const std::vector<edit::AttributeEdit>& edits : changes) {
+        const attributes::AttributeSpec& spec = attributes::find_attribute(edits.front().attribute);
+        const auto a = static_cast<int64_t>(attributes::attribute_index(spec.name));
+        json row = {{"edit", edit::to_string(edits)},
                     {"edit_unit", spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit},
                     {"score_unit", spec.unit}};
         for (const bool conditioned : {true, false}) {
-            const auto t1 = Clock::now();
-            const torch::Tensor images = edited_images(conditioned ? setup.editor() : unconditioned, edits);
-            if (conditioned) edit_seconds += std::chrono::duration<double>(Clock::now() - t1).count();
+            std::vector<std::vector<edit::EditOutcome>> outcomes;
+            const torch::Tensor images = edited_images(conditioned ? setup.editor() : unconditioned, edits, &outcomes);
             const torch::Tensor after = scores_tensor(classifier.score(images));
             const torch::Tensor change = (after - before).mean(0);
-            double change_in_edit_units = 0;
-            for (int64_t i = 0; i < n; ++i) {
-                change_in_edit_units += edit_units(spec, after[i][static_cast<int64_t>(a)].item<double>()) -
-                                        edit_units(spec, before[i][static_cast<int64_t>(a)].item<double>());
-            }
-            change_in_edit_units /= static_cast<double>(n);
+            const torch::Tensor change_in_edit_units =
+                (edit_units(spec, after.select(1, a)) - edit_units(spec, before.select(1, a))).mean();
             json others = json::object();
             for (size_t b = 0; b < catalogue.size(); ++b) {
-                if (b != a) others[catalogue[b].name] = change[static_cast<int64_t>(b)].item<double>();
+                if (static_cast<int64_t>(b) != a) others[catalogue[b].name] = change[static_cast<int64_t>(b)].item<double>();
             }
-            row[conditioned ? "conditioned" : "unconditioned"] = {
-                {"target_change", change[static_cast<int64_t>(a)].item<double>()},
-                {"target_change_in_edit_units", change_in_edit_units},
-                {"other_changes", others},
-                {"pixel_rms_change", rms_difference(images, originals).mean().item<double>()},
-                {"identity_distance", rms_difference(images, originals).mean().item<double>() / unrelated}};
+            json figures = {{"target_change", change[a].item<double>()},
+                            {"target_change_in_edit_units", change_in_edit_units.item<double>()},
+                            {"other_changes", others},
+                            {"limited_share", limited_share(outcomes)}};
+            figures.update(distances(images));
+            row[conditioned ? "conditioned" : "unconditioned"] = figures;
         }
-        table[spec.name] = row;
-        report.done = static_cast<double>(a + 1);
+        table[edit::to_string(edits)] = row;
+        report.done += 1;
+        progress.update(report);
+    }
+
+    // Targets: where the faces land, and how many say they cannot get there.
+    json target_rows = json::array();
+    double target_ms = 0;
+    for (const std::vector<edit::AttributeEdit>& edits : targets) {
+        const edit::AttributeEdit& goal = edits.front();
+        const attributes::AttributeSpec& spec = attributes::find_attribute(goal.attribute);
+        const auto a = static_cast<int64_t>(attributes::attribute_index(spec.name));
+        std::vector<std::vector<edit::EditOutcome>> outcomes;
+        const auto t2 = Clock::now();
+        const torch::Tensor images = edited_images(setup.editor(), edits, &outcomes);
+        target_ms = 1000 * std::chrono::duration<double>(Clock::now() - t2).count() / static_cast<double>(n);
+        const torch::Tensor reached = scores_tensor(classifier.score(images)).select(1, a);
+        const torch::Tensor error = (reached - goal.value).abs();
+        // "Close": within 7 years of age, 0.1 of a probability, 10% of another unit's range.
+        const auto [lo, hi] = edit::allowed_range(spec.name, true);
+        const double close = spec.name == "age" ? 7.0 : spec.kind == attributes::AttributeKind::kProbability ? 0.1 : 0.1 * (hi - lo);
+        torch::Tensor limited = torch::zeros({n}, torch::kBool);
+        for (int64_t i = 0; i < n; ++i) {
+            for (const edit::EditOutcome& o : outcomes[static_cast<size_t>(i)]) {
+                if (o.edit.attribute == spec.name && o.limited) limited[i] = true;
+            }
+        }
+        const torch::Tensor told = (error <= close) | limited;
+        json row = {{"set", edit::to_string(edits)},
+                    {"mean_reading", reached.mean().item<double>()},
+                    {"mean_abs_error", error.mean().item<double>()},
+                    {"close_within", close},
+                    {"close_share", (error <= close).to(torch::kFloat64).mean().item<double>()},
+                    {"limited_share", limited.to(torch::kFloat64).mean().item<double>()},
+                    {"close_or_said_share", told.to(torch::kFloat64).mean().item<double>()},
+                    {"ms_per_image", target_ms}};
+        if (limited.any().item<bool>()) {
+            const torch::Tensor stopped = reached.masked_select(limited);
+            row["limited_reached_min"] = stopped.min().item<double>();
+            row["limited_reached_max"] = stopped.max().item<double>();
+        }
+        row.update(distances(images));
+        target_rows.push_back(row);
+        report.done += 1;
         progress.update(report);
     }
     progress.finish(report);
 
-    // Speed of a change and of a target, next to plain generation of the same faces.
-    const auto timed = [&](const std::vector<edit::AttributeEdit>& edits) {
-        const auto t = Clock::now();
-        edited_images(setup.editor(), edits);
-        return 1000 * std::chrono::duration<double>(Clock::now() - t).count() / static_cast<double>(n);
-    };
-    EditSetup with_classifier(session, "", "age=60", params.directions, classifier_path->string());
-    const auto t2 = Clock::now();
-    const torch::Tensor targeted = edited_images(with_classifier.editor(), with_classifier.edits());
-    const double target_ms = 1000 * std::chrono::duration<double>(Clock::now() - t2).count() / static_cast<double>(n);
-    const torch::Tensor reached = scores_tensor(classifier.score(targeted)).select(1, attributes::attribute_index("age"));
+    // Speed of a change next to plain generation of the same faces.
+    const auto t3 = Clock::now();
+    edited_images(setup.editor(), {{"age", false, 10}}, nullptr);
+    const double change_ms = 1000 * std::chrono::duration<double>(Clock::now() - t3).count() / static_cast<double>(n);
     const json out = {{"model_id", session.metadata().model_id},
                       {"directions_model_id", setup.editor().directions().model_id()},
                       {"seeds", params.seeds},
                       {"faces", n},
                       {"truncation_psi", session.truncation_psi_for(request)},
                       {"kept_when_conditioned", edit::default_kept_attributes()},
-                      {"identity_distance_means", "pixel RMS change / RMS difference between unrelated faces"},
+                      {"pixel_distance_means", "pixel RMS change / RMS difference between unrelated faces"},
+                      {"identity_distance_means",
+                       identity ? "face-recognition descriptor distance to the original face (same person below 0.6)"
+                                : "no identity network found"},
                       {"unrelated_faces_pixel_rms", unrelated},
+                      {"unrelated_faces_identity_distance", unrelated_identity},
                       {"edits", table},
-                      {"target_age_60", {{"mean_age", reached.mean().item<double>()},
-                                         {"mean_abs_error_years", (reached - 60).abs().mean().item<double>()}}},
+                      {"targets", target_rows},
                       {"speed_ms_per_image",
-                       {{"plain", plain_ms},
-                        {"change", timed({{"age", false, 10}})},
-                        {"target", target_ms},
-                        {"batch", kBatch},
+                       {{"plain", plain_ms}, {"change", change_ms}, {"target", target_ms}, {"batch", kBatch},
                         {"threads", torch::get_num_threads()}}}};
     std::printf("%s\n", out.dump(1).c_str());
 }
@@ -356,7 +450,13 @@ void add_edit_command(CLI::App& app) {
     cmd->add_option("--attribute", strip->attribute, "Attribute to vary (facegen attributes list)");
     cmd->add_option("--range", strip->range, "LO:HI change (years for age, log-odds for probabilities)")
         ->capture_default_str();
-    cmd->add_option("--steps", strip->steps, "Faces per row, LO to HI")->capture_default_str();
+    auto* strip_steps = cmd->add_option("--strip-steps", strip->steps, "Faces per row of a strip, LO to HI")
+                            ->capture_default_str()
+                            ->each([strip](const std::string&) { strip->strip_steps_given = true; });
+    cmd->add_option("--steps", strip->steps, "Same as --strip-steps; refused with --target (use --strip-steps and "
+                                             "--projection-steps) and without a strip")
+        ->excludes(strip_steps)
+        ->each([strip](const std::string&) { strip->steps_given = true; });
     cmd->add_option("--projection-steps", strip->projection.steps, "Optimisation steps of --target's projection")
         ->capture_default_str();
     cmd->add_option("--space", strip->projection.space, "Latent a --target is projected to: w or w+")
@@ -379,6 +479,10 @@ void add_edit_command(CLI::App& app) {
     measure_cmd->add_option("--truncation-psi", measure->truncation_psi, "Truncation psi (default: the model's)");
     measure_cmd->add_option("--directions", measure->directions, "Directions file (default: beside the model)");
     measure_cmd->add_option("--classifier", measure->classifier, "Attribute classifier (default: the shipped one)");
+    measure_cmd->add_option("--edit", measure->changes,
+                            "A change to measure, e.g. age=+20 (repeat for several; default: one step per attribute)");
+    measure_cmd->add_option("--set", measure->targets, "A target to measure, e.g. age=70 (repeat for several)")
+        ->capture_default_str();
     measure_cmd->add_option("--threads", measure->threads, "CPU threads (0 = all cores)")->capture_default_str();
     measure_cmd->callback([measure] { run_measure(*measure); });
 

@@ -138,6 +138,9 @@ void run_generate(const GenerateParams& params) {
     core::ProgressLine progress("generate");
     core::ProgressReport report{"img", 0, static_cast<double>(n_images), {}};
     session.run_each(request, [&](generate::GeneratedImage&& image, int64_t index) {
+#ifdef FACEGEN_HAVE_EDIT
+        if (edits && !edits->limits_of(index).empty()) image.provenance.edit += "; " + edits->limits_of(index);
+#endif
         if (grid_images.defined()) grid_images[index].copy_(image.pixels);
         if (!params.out.empty()) {
             const fs::path path = fs::path(params.out) / generate::image_file_name(request, index);
@@ -157,6 +160,9 @@ void run_generate(const GenerateParams& params) {
         std::printf("%s\n", params.grid.c_str());
     }
     progress.finish(report);
+#ifdef FACEGEN_HAVE_EDIT
+    if (edits) edits->warn_about_limits();
+#endif
 }
 
 }  // namespace

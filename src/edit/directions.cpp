@@ -62,49 +62,69 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
     session.check(request);
 
     const int64_t w_dim = session.config().w_dim;
+    const int64_t n_fit = options.samples * 9 / 10;  // R^2 on the rest
+    const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
+    // Faces scored: all of them, or with reuse_fits only those the response is measured on.
+    const int64_t first_scored = options.reuse_fits ? n_fit : 0;
+    const int64_t end_scored = options.reuse_fits ? n_fit + n_response : options.samples;
     torch::Tensor w = torch::empty({options.samples, w_dim}, torch::kFloat64);
-    torch::Tensor values = torch::empty({options.samples, static_cast<int64_t>(catalogue.size())}, torch::kFloat64);
+    torch::Tensor values = torch::zeros({options.samples, static_cast<int64_t>(catalogue.size())}, torch::kFloat64);
     {
         torch::InferenceMode inference;
         for (int64_t begin = 0; begin < options.samples; begin += options.batch) {
             const int64_t n = std::min(options.batch, options.samples - begin);
             const torch::Tensor ws = session.ws_for(request, begin, n);
             w.narrow(0, begin, n).copy_(ws.select(1, 0).to(torch::kCPU, torch::kFloat64));
-            const torch::Tensor images = session.synthesize(ws, model::NoiseMode::Const);
-            const std::vector<attributes::AttributeScores> scores = classifier.score(images);
-            for (int64_t i = 0; i < n; ++i) {
-                for (size_t a = 0; a < catalogue.size(); ++a) {
-                    values[begin + i][static_cast<int64_t>(a)] = fitted_value(catalogue[a], scores[static_cast<size_t>(i)][a]);
+            const int64_t lo = std::max(begin, first_scored), hi = std::min(begin + n, end_scored);
+            if (lo < hi) {
+                const torch::Tensor images = session.synthesize(ws.narrow(0, lo - begin, hi - lo), model::NoiseMode::Const);
+                const std::vector<attributes::AttributeScores> scores = classifier.score(images);
+                for (int64_t i = lo; i < hi; ++i) {
+                    for (size_t a = 0; a < catalogue.size(); ++a) {
+                        values[i][static_cast<int64_t>(a)] =
+                            fitted_value(catalogue[a], scores[static_cast<size_t>(i - lo)][a]);
+                    }
                 }
             }
             if (progress) progress(begin + n, options.samples);
         }
     }
 
-    // R^2 from a fit on 90% of the samples, measured on the rest; then the fit on all.
-    const int64_t n_fit = options.samples * 9 / 10;
-    const auto [held_gradients, held_offsets] =
-        ridge_fit(w.narrow(0, 0, n_fit), values.narrow(0, 0, n_fit), options.ridge);
-    const torch::Tensor test_w = w.narrow(0, n_fit, options.samples - n_fit);
-    const torch::Tensor test_values = values.narrow(0, n_fit, options.samples - n_fit);
-    const torch::Tensor predicted = test_w.mm(held_gradients.t()) + held_offsets;
-    const torch::Tensor residual = (test_values - predicted).pow(2).mean(0);
-    const torch::Tensor variance = test_values.var(0, /*unbiased=*/false).clamp_min(1e-12);
-    const torch::Tensor r2 = 1 - residual / variance;
-    const auto [gradients, offsets] = ridge_fit(w, values, options.ridge);
-    const torch::Tensor spread = values.std(0);
-
     AttributeDirections out;
     out.model_id_ = session.metadata().model_id;
-    for (size_t a = 0; a < catalogue.size(); ++a) {
-        const auto i = static_cast<int64_t>(a);
-        out.directions_.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
-                                   r2[i].item<double>(), spread[i].item<double>(), 1.0});
+    const torch::Tensor centred = w - w.mean(0);
+    out.w_covariance_ = centred.t().mm(centred) / static_cast<double>(options.samples - 1);
+    if (options.reuse_fits) {
+        if (options.reuse_fits->model_id() != out.model_id_) {
+            throw make_error("the directions to reuse were fitted for model ", options.reuse_fits->model_id(),
+                             ", not for model ", out.model_id_);
+        }
+        for (const attributes::AttributeSpec& spec : catalogue) {
+            AttributeDirection d = options.reuse_fits->direction(spec.name);
+            d.response = 1.0;
+            out.directions_.push_back(d);
+        }
+    } else {
+        // R^2 from a fit on 90% of the samples, measured on the rest; then the fit on all.
+        const auto [held_gradients, held_offsets] =
+            ridge_fit(w.narrow(0, 0, n_fit), values.narrow(0, 0, n_fit), options.ridge);
+        const torch::Tensor test_w = w.narrow(0, n_fit, options.samples - n_fit);
+        const torch::Tensor test_values = values.narrow(0, n_fit, options.samples - n_fit);
+        const torch::Tensor predicted = test_w.mm(held_gradients.t()) + held_offsets;
+        const torch::Tensor residual = (test_values - predicted).pow(2).mean(0);
+        const torch::Tensor variance = test_values.var(0, /*unbiased=*/false).clamp_min(1e-12);
+        const torch::Tensor r2 = 1 - residual / variance;
+        const auto [gradients, offsets] = ridge_fit(w, values, options.ridge);
+        const torch::Tensor spread = values.std(0);
+        for (size_t a = 0; a < catalogue.size(); ++a) {
+            const auto i = static_cast<int64_t>(a);
+            out.directions_.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
+                                       r2[i].item<double>(), spread[i].item<double>(), 1.0});
+        }
     }
 
     // Response: step held-out faces along each (conditioned) direction by what the linear
     // model says is one spread, score them again, and compare the change read with it.
-    const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
     if (n_response > 0) {
         torch::InferenceMode inference;
         const torch::Tensor start_w = w.narrow(0, n_fit, n_response).to(torch::kFloat32);
@@ -115,7 +135,7 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
                 if (!same_attribute_group(name, catalogue[a].name)) kept.push_back(name);
             }
             const EditDirection direction = out.conditioned(catalogue[a].name, kept);
-            const double predicted = spread[static_cast<int64_t>(a)].item<double>();
+            const double predicted = out.directions_[a].spread;
             const torch::Tensor step = direction.unit * static_cast<float>(predicted / direction.units_per_step);
             double read = 0;
             for (int64_t begin = 0; begin < n_response; begin += options.batch) {
@@ -147,6 +167,8 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
                                                        : catalogue[a].unit}};
     }
     out.report_ = {{"samples", options.samples},
+                   {"step", "w covariance times the gradient, conditioned in its metric"},
+                   {"fits_reused", options.reuse_fits != nullptr},
                    {"first_seed", options.first_seed},
                    {"truncation_psi", options.truncation_psi},
                    {"ridge", options.ridge},
@@ -169,24 +191,32 @@ const AttributeDirection& AttributeDirections::direction(const std::string& attr
 
 EditDirection AttributeDirections::conditioned(const std::string& attribute, const std::vector<std::string>& kept) const {
     const torch::Tensor gradient = direction(attribute).gradient;
+    // Inner product of the projection: Euclidean, or x' Sigma y, in which "orthogonal to a
+    // kept gradient" means "the step Sigma u does not move that attribute's linear model".
+    const bool metric = w_covariance_.defined();
+    const auto inner = [&](const torch::Tensor& a, const torch::Tensor& b) {
+        return metric ? a.dot(w_covariance_.mv(b)).item<double>() : a.dot(b).item<double>();
+    };
     // Orthonormal basis of the kept gradients (Gram-Schmidt; near-dependent ones add nothing).
     std::vector<torch::Tensor> basis;
     for (const std::string& name : kept) {
         if (name == attribute) continue;
-        torch::Tensor v = direction(name).gradient.clone();
-        for (const torch::Tensor& b : basis) v -= v.dot(b) * b;
-        const double norm = v.norm().item<double>();
-        if (norm > 1e-9 * std::max(1.0, direction(name).gradient.norm().item<double>())) basis.push_back(v / norm);
+        const torch::Tensor original = direction(name).gradient;
+        torch::Tensor v = original.clone();
+        for (const torch::Tensor& b : basis) v -= inner(v, b) * b;
+        const double norm = std::sqrt(std::max(0.0, inner(v, v)));
+        if (norm > 1e-6 * std::sqrt(std::max(1e-300, inner(original, original)))) basis.push_back(v / norm);
     }
     torch::Tensor u = gradient.clone();
-    for (const torch::Tensor& b : basis) u -= u.dot(b) * b;
-    const double norm = u.norm().item<double>();
-    if (!(norm > 1e-9 * gradient.norm().item<double>()) || norm == 0) {
+    for (const torch::Tensor& b : basis) u -= inner(u, b) * b;
+    const double norm = std::sqrt(std::max(0.0, inner(u, u)));
+    if (!(norm > 1e-6 * std::sqrt(std::max(1e-300, inner(gradient, gradient))))) {
         throw make_error("attribute '", attribute, "' has no direction left once the kept attributes are held fixed");
     }
-    u /= norm;
-    // The linear model's change per unit step along u: the gradient's component along it.
-    return {u.to(torch::kFloat32), gradient.dot(u).item<double>() * direction(attribute).response};
+    torch::Tensor step = metric ? w_covariance_.mv(u) : u;
+    step /= step.norm();
+    // The linear model's change per unit step: the gradient's component along the step.
+    return {step.to(torch::kFloat32), gradient.dot(step).item<double>() * direction(attribute).response};
 }
 
 void AttributeDirections::save(const std::filesystem::path& path) const {
@@ -198,6 +228,7 @@ void AttributeDirections::save(const std::filesystem::path& path) const {
         fits[d.attribute] = {{"offset", d.offset}, {"r2", d.r2}, {"spread", d.spread}, {"response", d.response}};
         names += (names.empty() ? "" : ",") + d.attribute;
     }
+    if (w_covariance_.defined()) tensors["w_covariance"] = w_covariance_.to(torch::kFloat32).contiguous();
     core::write_safetensors(path, tensors,
                             {{"format", kDirectionsFormat},
                              {"format_version", std::to_string(kDirectionsFormatVersion)},
@@ -217,9 +248,14 @@ AttributeDirections AttributeDirections::load(const std::filesystem::path& path,
     if (text("format") != kDirectionsFormat) {
         throw make_error("'", path.string(), "' is not a facegen directions file (format '", text("format"), "')");
     }
-    if (text("format_version") != std::to_string(kDirectionsFormatVersion)) {
-        throw make_error("directions '", path.string(), "' have format version ", text("format_version"),
-                         "; this facegen reads version ", kDirectionsFormatVersion);
+    const std::string& version = text("format_version");
+    bool known_version = false;
+    for (int v = kOldestDirectionsFormatVersion; v <= kDirectionsFormatVersion; ++v) {
+        known_version = known_version || version == std::to_string(v);
+    }
+    if (!known_version) {
+        throw make_error("directions '", path.string(), "' have format version ", version, "; this facegen reads versions ",
+                         kOldestDirectionsFormatVersion, " to ", kDirectionsFormatVersion);
     }
     AttributeDirections out;
     out.model_id_ = text("model_id");
@@ -254,6 +290,15 @@ AttributeDirections AttributeDirections::load(const std::filesystem::path& path,
                                    fit.value("spread", 0.0), response});
     }
     if (out.directions_.empty()) throw make_error("directions '", path.string(), "' hold no attribute");
+    if (version != "1") {
+        const auto it = file.tensors.find("w_covariance");
+        if (it == file.tensors.end() || it->second.dim() != 2 || it->second.size(0) != w_dim ||
+            it->second.size(1) != w_dim || !torch::isfinite(it->second).all().item<bool>()) {
+            throw make_error("directions '", path.string(), "' (format ", version, ") lack a finite w_covariance [", w_dim,
+                             ", ", w_dim, "]");
+        }
+        out.w_covariance_ = it->second.to(torch::kFloat64);
+    }
     return out;
 }
 

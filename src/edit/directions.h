@@ -12,16 +12,27 @@
 #include "attributes/classifier.h"
 #include "generate/session.h"
 
-// Directions in a model's W space along which an attribute changes (InterFaceGAN, Shen et
-// al. 2020): sample many w, score their images with the attribute classifier, fit a linear
-// model of each attribute on w. The fitted gradient is the direction; its length says how
-// many attribute units one unit of W distance buys. Conditioning removes from a direction
-// the directions of attributes that must stay put (an older face, not a more male one).
-// Stored in a file beside the model, tied to its model id.
+// Directions in a model's W space along which an attribute changes (after InterFaceGAN, Shen
+// et al. 2020): sample many w, score their images with the attribute classifier, fit a
+// linear model of each attribute on w. The fitted gradient says how the attribute changes
+// with w; conditioning removes what would move the attributes that must stay put (an older
+// face, not a more male one).
+//
+// The step is not taken along the gradient itself but along the covariance of w times it
+// (Sigma g: the way w differs between faces that differ in the attribute, what the
+// model's older faces look like). A ridge gradient is Sigma^-1 cov(w, y): it leans on the
+// directions in which the model's w hardly vary, and a step along it leaves the model's
+// faces after a few years (the shipped file of 2026-12-05 did: +20 years was seven
+// standard deviations out along its direction, drawn as smears and read as men). For a given
+// predicted change, Sigma g is the shortest step in the Mahalanobis distance of the model's
+// w, and conditioning is done in the same metric, so the kept attributes' linear models do
+// not move. Stored in a file beside the model, tied to its model id, with the covariance.
 namespace facegen::edit {
 
 inline constexpr const char* kDirectionsFormat = "facegen-directions";
-inline constexpr int kDirectionsFormatVersion = 1;
+inline constexpr int kDirectionsFormatVersion = 2;
+/// Version 1 files (gradients only, steps along the conditioned gradient) are still read.
+inline constexpr int kOldestDirectionsFormatVersion = 1;
 
 /// One attribute's linear model on w: value ~ offset + gradient . w. For probabilities the
 /// value is the log-odds (a straight line has no room in 0..1), otherwise the unit itself.
@@ -46,6 +57,8 @@ const std::vector<std::string>& default_kept_attributes();
 /// cannot be held fixed while the other moves.
 bool same_attribute_group(const std::string& a, const std::string& b);
 
+class AttributeDirections;
+
 struct DirectionFitOptions {
     int64_t samples = 20000;
     uint32_t first_seed = 0;
@@ -59,6 +72,11 @@ struct DirectionFitOptions {
     /// The response is measured along each direction conditioned on these (minus the
     /// attribute's own group): the directions edits use by default.
     std::vector<std::string> kept = default_kept_attributes();
+    /// Not null: keep these directions' linear models (gradients, offsets, R^2, spreads:
+    /// fitted with the same options), score only the response faces, and measure the w
+    /// covariance and the responses anew. Minutes instead of the full fit's twenty, for
+    /// moving a file to a new way of stepping (format 1 to 2).
+    const AttributeDirections* reuse_fits = nullptr;
 };
 
 /// A direction to edit along: unit vector and the attribute's change per unit step.
@@ -86,13 +104,19 @@ public:
 
     /// Direction of `attribute` with the gradients of `kept` projected out (so, to first
     /// order, none of them changes), as a unit vector with the attribute's change per step
-    /// (the linear model's, times the measured response).
+    /// (the linear model's, times the measured response). With the w covariance (format 2):
+    /// Sigma u, u the gradient projected out of the kept ones in the metric of Sigma;
+    /// without (format 1): the projected gradient itself.
     /// Throws facegen::Error when nothing of the direction is left.
     EditDirection conditioned(const std::string& attribute, const std::vector<std::string>& kept) const;
+
+    /// float64 [w_dim, w_dim] covariance of the fit's w; undefined for format 1 files.
+    const torch::Tensor& w_covariance() const { return w_covariance_; }
 
 private:
     std::string model_id_;
     std::vector<AttributeDirection> directions_;
+    torch::Tensor w_covariance_;
     nlohmann::json report_ = nlohmann::json::object();
 };
 

@@ -9,6 +9,7 @@
 #include "edit/directions.h"
 #include "edit/edit_spec.h"
 #include "edit/editor.h"
+#include "edit/latent_reach.h"
 #include "generate/session.h"
 #include "model/model_file.h"
 #include "test_support.h"
@@ -85,17 +86,51 @@ TEST_F(EditDirectionsTest, ConditioningLeavesTheKeptAttributesUnmoved) {
         const torch::Tensor gradient = directions_->direction(kept).gradient.to(torch::kFloat32);
         EXPECT_LT(std::abs(gradient.dot(age.unit).item<double>()), 1e-4 * gradient.norm().item<double>()) << kept;
     }
-    // Unconditioned, the step along the gradient buys its whole length (times the response).
+    // Unconditioned, the step is Sigma g: it buys g . Sigma g / |Sigma g| (times the response).
+    const torch::Tensor g = directions_->direction("age").gradient;
+    const torch::Tensor& sigma = directions_->w_covariance();
+    ASSERT_TRUE(sigma.defined());
     const EditDirection free = directions_->conditioned("age", {});
     EXPECT_NEAR(free.units_per_step,
-                directions_->direction("age").gradient.norm().item<double>() * directions_->direction("age").response, 1e-6);
-    EXPECT_GE(free.units_per_step, age.units_per_step);
+                g.dot(sigma.mv(g)).item<double>() / sigma.mv(g).norm().item<double>() * directions_->direction("age").response,
+                1e-6);
+}
+
+TEST_F(EditDirectionsTest, ReusedFitsKeepTheLinearModelsAndMeasureTheRest) {
+    DirectionFitOptions options;
+    options.samples = 300;
+    options.truncation_psi = 1.0;
+    options.reuse_fits = directions_.get();
+    const AttributeDirections again = AttributeDirections::fit(*session_, *classifier_, options);
+    EXPECT_TRUE(torch::equal(again.direction("age").gradient, directions_->direction("age").gradient));
+    EXPECT_EQ(again.direction("age").r2, directions_->direction("age").r2);
+    EXPECT_TRUE(torch::allclose(again.w_covariance(), directions_->w_covariance()));
+    // Same faces, same steps: the same responses.
+    EXPECT_NEAR(again.direction("smiling").response, directions_->direction("smiling").response, 1e-6);
+    EXPECT_EQ(again.report()["fits_reused"], true);
+}
+
+TEST_F(EditDirectionsTest, TheStepRunsWhereTheModelsFacesSpread) {
+    // The model's w vary more along Sigma g than along g itself (Chebyshev's sum
+    // inequality on the eigenvalues): an edit of a given size stays closer to the faces.
+    const torch::Tensor& sigma = directions_->w_covariance();
+    for (const char* name : {"age", "gender", "smiling"}) {
+        const torch::Tensor g = directions_->direction(name).gradient;
+        const torch::Tensor along_gradient = g / g.norm();
+        const torch::Tensor along_step = directions_->conditioned(name, {}).unit.to(torch::kFloat64);
+        EXPECT_GE(along_step.dot(sigma.mv(along_step)).item<double>(),
+                  along_gradient.dot(sigma.mv(along_gradient)).item<double>() * (1 - 1e-6))
+            << name;
+    }
 }
 
 TEST_F(EditDirectionsTest, FileRoundTripsAndRefusesAnotherModel) {
     directions_->save(dir_ / "d.safetensors");
     const AttributeDirections loaded = AttributeDirections::load(dir_ / "d.safetensors", model_id_);
     EXPECT_TRUE(torch::equal(loaded.direction("smiling").gradient, directions_->direction("smiling").gradient));
+    EXPECT_TRUE(torch::allclose(loaded.w_covariance(), directions_->w_covariance(), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(loaded.conditioned("age", {"gender"}).unit, directions_->conditioned("age", {"gender"}).unit,
+                                1e-4, 1e-5));
     const std::string message = error_message_of([&] { AttributeDirections::load(dir_ / "d.safetensors", "0123456789abcdef"); });
     EXPECT_NE(message.find(model_id_), std::string::npos) << message;
     EXPECT_NE(message.find("0123456789abcdef"), std::string::npos) << message;
@@ -145,6 +180,79 @@ TEST_F(EditDirectionsTest, ATargetIsReachedOnTheClassifiersScale) {
     const torch::Tensor edited = editor.apply(*session_, ws, parse_edits("age=" + std::to_string(target), true));
     const double reached = classifier_->score(session_->synthesize(edited, model::NoiseMode::Const))[0][0];
     EXPECT_LT(std::abs(reached - target), std::abs(start - target)) << start << " -> " << reached << " for " << target;
+}
+
+TEST_F(EditDirectionsTest, ChangesStopAtTheEdgeOfTheModelsFacesAndSaySo) {
+    Editor editor(*directions_, nullptr);
+    editor.set_reach(LatentReach::sample(*session_, {500, 3'000'000, 0.01}));
+    generate::Request request;
+    request.seeds = {1, 2, 3};
+    request.truncation_psi = 1.0;
+    const torch::Tensor ws = session_->ws_for(request, 0, 3);
+    std::vector<std::vector<EditOutcome>> outcomes;
+    // A hundred years is far beyond what the tiny model's w hold along any direction.
+    const torch::Tensor edited = editor.apply_changes(ws, parse_edits("age=+100", false), &outcomes);
+    ASSERT_EQ(outcomes.size(), 3u);
+    std::vector<std::string> kept;
+    for (const std::string& name : default_kept_attributes()) {
+        if (name != "age") kept.push_back(name);
+    }
+    const EditDirection direction = directions_->conditioned("age", kept);
+    const LatentReach reach = LatentReach::sample(*session_, {500, 3'000'000, 0.01});
+    const double hi = reach.edges_along(direction.unit).second;
+    for (int64_t i = 0; i < 3; ++i) {
+        const EditOutcome& outcome = outcomes[static_cast<size_t>(i)].at(0);
+        EXPECT_TRUE(outcome.limited && outcome.at_edge);
+        EXPECT_LT(outcome.reached, 100);
+        const double coordinate = edited[i].to(torch::kFloat64).mv(direction.unit.to(torch::kFloat64)).mean().item<double>();
+        EXPECT_LE(coordinate, hi + 1e-3) << i;
+        EXPECT_NE(describe_limits(outcomes[static_cast<size_t>(i)]).find("age=+100 limited to +"), std::string::npos)
+            << describe_limits(outcomes[static_cast<size_t>(i)]);
+    }
+    // A small change stays inside and is made whole.
+    editor.apply_changes(ws, parse_edits("age=+0.01", false), &outcomes);
+    EXPECT_FALSE(outcomes[0].at(0).limited);
+    EXPECT_NEAR(outcomes[0].at(0).reached, 0.01, 1e-9);
+    EXPECT_EQ(describe_limits(outcomes[0]), "");
+    EXPECT_NE(editor.describe(parse_edits("age=+1", false)).find("limited to the model's faces"), std::string::npos);
+}
+
+TEST_F(EditDirectionsTest, AnUnreachableTargetSaysWhereItStopped) {
+    Editor editor(*directions_, classifier_.get());
+    editor.set_reach(LatentReach::sample(*session_, {500, 3'000'000, 0.01}));
+    generate::Request request;
+    request.seeds = {4, 5};
+    request.truncation_psi = 1.0;
+    const torch::Tensor ws = session_->ws_for(request, 0, 2);
+    std::vector<std::vector<EditOutcome>> outcomes;
+    // The untrained classifier reads ages near zero; 100 is out of the tiny model's reach.
+    const torch::Tensor edited = editor.apply(*session_, ws, parse_edits("age=100", true), &outcomes);
+    const std::vector<attributes::AttributeScores> scores =
+        classifier_->score(session_->synthesize(edited, model::NoiseMode::Const));
+    for (size_t i = 0; i < 2; ++i) {
+        const EditOutcome& outcome = outcomes[i].at(0);
+        EXPECT_TRUE(outcome.limited);
+        EXPECT_NEAR(outcome.reached, scores[i][0], 1e-3);  // the reading of the face returned
+        EXPECT_NE(describe_limits(outcomes[i]).find("age=100 reached"), std::string::npos) << describe_limits(outcomes[i]);
+    }
+}
+
+TEST(LatentReachTest, EdgesAreQuantilesAlongTheDirectionAndFacesStayInside) {
+    torch::manual_seed(3);
+    const torch::Tensor samples = torch::randn({20000, 4}) * torch::tensor({1.0f, 1.0f, 1.0f, 4.0f});
+    const LatentReach reach(samples, 0.01);
+    const auto [lo, hi] = reach.edges_along(torch::tensor({0.0f, 0.0f, 0.0f, 1.0f}));
+    EXPECT_NEAR(lo, -4 * 2.326, 0.4);
+    EXPECT_NEAR(hi, 4 * 2.326, 0.4);
+    // Face 0 sits at the middle; face 1 already beyond the upper edge: it may come back
+    // down but not go further up.
+    torch::Tensor ws = torch::zeros({2, 3, 4});
+    ws[1].select(1, 3).fill_(20);
+    const torch::Tensor limits = reach.step_limits(ws, torch::tensor({0.0f, 0.0f, 0.0f, 1.0f}));
+    EXPECT_NEAR(limits[0][0].item<double>(), lo, 1e-6);
+    EXPECT_NEAR(limits[0][1].item<double>(), hi, 1e-6);
+    EXPECT_NEAR(limits[1][0].item<double>(), lo - 20, 1e-6);
+    EXPECT_EQ(limits[1][1].item<double>(), 0);
 }
 
 }  // namespace
