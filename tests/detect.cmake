@@ -5,6 +5,10 @@ if(TARGET facegen_detect)
     SOURCES unit/detect_test.cpp
     LIBS facegen_detect facegen_data_tools
     LABELS unit)
+  facegen_add_test(NAME detect_world_tests
+    SOURCES unit/detect_world_test.cpp
+    LIBS facegen_detect facegen_data_tools
+    LABELS unit)
 endif()
 if(TARGET facegen_detect AND TARGET facegen)
   facegen_add_test(NAME detect_cli_tests
@@ -13,4 +17,9 @@ if(TARGET facegen_detect AND TARGET facegen)
     LABELS integration
     SHARED_DATA DetectCliTest.ARealPhotoShowsNoSign)
   add_dependencies(detect_cli_tests facegen)
+  facegen_add_test(NAME detect_explain_tests
+    SOURCES integration/detect_explain_test.cpp
+    LIBS facegen_detect facegen_data_tools
+    LABELS integration)
+  add_dependencies(detect_explain_tests facegen)
 endif()

@@ -11,7 +11,9 @@
 #include "output_paths.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/atomic_file.h"
 #include "core/progress.h"
+#include "detect/heat_map.h"
 #include "detect/inspect.h"
 #include "detect/training.h"
 
@@ -25,8 +27,21 @@ struct DetectParams {
     std::string detector;     // "" = $FACEGEN_DETECTOR or the shipped detector
     bool no_detector = false;
     double threshold = -1;    // < 0: the detector's own
+    std::string explain;      // heat map: FILE.png for one image, else a folder
     int threads = 0;
 };
+
+/// Where the heat map of `image` goes: --explain itself for one image (a .png), else
+/// <folder>/<image stem>.heat.png.
+fs::path heat_map_path(const DetectParams& params, const std::string& image) {
+    if (fs::path(params.explain).extension() == ".png") return params.explain;
+    return fs::path(params.explain) / (fs::path(image).stem().string() + ".heat.png");
+}
+
+void write_heat_map(const fs::path& path, const detect::ImageVerdict& verdict, const detect::Detector& detector) {
+    const data::RgbImage map = detect::render_heat_map(verdict.detector_view, *verdict.detector_score, detector.info());
+    core::write_file_atomically(path, data::encode_png(map));
+}
 
 void run_detect(const DetectParams& params) {
     if (params.images.empty()) throw make_error("no images: give one or more image files (or `detect train`)");
@@ -35,6 +50,20 @@ void run_detect(const DetectParams& params) {
     }
     if (params.threshold < -1 || std::isnan(params.threshold)) throw make_error("bad --threshold ", params.threshold);
     if (params.no_detector && !params.detector.empty()) throw make_error("give --detector or --no-detector, not both");
+    if (!params.explain.empty()) {
+        if (params.no_detector) throw make_error("--explain shows the detector's evidence: it needs a detector");
+        if (fs::path(params.explain).extension() == ".png") {
+            if (params.images.size() != 1) {
+                throw make_error("--explain ", params.explain, " names one heat map for ", params.images.size(),
+                                 " images: give a folder instead");
+            }
+            check_output_file(params.explain, "--explain", "heat.png");
+            create_output_folder(params.explain);
+        } else {
+            check_writable_folder(params.explain, "--explain");
+            fs::create_directories(params.explain);
+        }
+    }
     core::set_cpu_threads(params.threads);
 
     std::optional<detect::Detector> detector;
@@ -48,7 +77,8 @@ void run_detect(const DetectParams& params) {
     }
     const double threshold = params.threshold > 0 ? params.threshold : detector ? detector->info().threshold : 0.5;
 
-    int64_t generated = 0, not_generated = 0, errors = 0, labelled = 0, watermarked = 0, flagged_by_detector = 0;
+    int64_t generated = 0, uncertain = 0, not_generated = 0, errors = 0, labelled = 0, watermarked = 0,
+            flagged_by_detector = 0;
     for (const std::string& name : params.images) {
         detect::ImageVerdict verdict;
         try {
@@ -57,13 +87,19 @@ void run_detect(const DetectParams& params) {
             verdict.name = name;
             verdict.error = e.what();
         }
-        std::printf("%s\n", detect::to_json(verdict).dump().c_str());
+        nlohmann::json line = detect::to_json(verdict);
+        if (!params.explain.empty() && verdict.error.empty() && verdict.detector_score) {
+            const fs::path path = heat_map_path(params, name);
+            write_heat_map(path, verdict, *detector);
+            line["detector"]["heat_map"] = path.string();
+        }
+        std::printf("%s\n", line.dump().c_str());
         std::fflush(stdout);
         if (!verdict.error.empty()) {
             ++errors;
             continue;
         }
-        (verdict.generated ? generated : not_generated) += 1;
+        (verdict.generated ? generated : verdict.uncertain ? uncertain : not_generated) += 1;
         labelled += verdict.metadata.found;
         watermarked += verdict.watermark && verdict.watermark->found;
         flagged_by_detector += verdict.probability && *verdict.probability >= threshold;
@@ -71,6 +107,7 @@ void run_detect(const DetectParams& params) {
     const nlohmann::json summary = {{"summary",
                                      {{"images", params.images.size()},
                                       {"generated", generated},
+                                      {"uncertain", uncertain},
                                       {"no_sign_of_generation", not_generated},
                                       {"errors", errors},
                                       {"metadata_label", labelled},
@@ -158,6 +195,9 @@ void add_detect_command(CLI::App& app) {
     cmd->add_flag("--no-detector", params->no_detector, "Judge by metadata label and watermark only");
     cmd->add_option("--threshold", params->threshold,
                     "Probability at or above which the detector alone says generated (default: the detector's own)");
+    cmd->add_option("--explain", params->explain,
+                    "Write a heat map of the detector's patch scores: FILE.png for one image, else a folder "
+                    "(one <name>.heat.png per image)");
     cmd->add_option("--threads", params->threads, "CPU threads (0 = all cores)")->capture_default_str();
 
     auto train = std::make_shared<TrainParams>();
@@ -200,8 +240,12 @@ void add_detect_command(CLI::App& app) {
     measure_cmd->add_option("--threads", measure->threads, "CPU threads (0 = all cores)")->capture_default_str();
     measure_cmd->callback([measure] { run_detect_measure(*measure); });
 
-    cmd->callback([params, train_cmd, measure_cmd] {
+    const std::vector<CLI::App*> world_cmds = add_detect_world_commands(*cmd);
+    cmd->callback([params, train_cmd, measure_cmd, world_cmds] {
         if (train_cmd->parsed() || measure_cmd->parsed()) return;
+        for (const CLI::App* world_cmd : world_cmds) {
+            if (world_cmd->parsed()) return;
+        }
         run_detect(*params);
     });
 }

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <vector>
+
 // Each sub-command lives in its own cmd_<name>.cpp and adds itself to the app here.
 // A command's callback throws facegen::Error for bad input; main() turns that into one
 // line on stderr and exit code 1.
@@ -22,6 +24,7 @@ void add_dataset_command(CLI::App& app);
 #endif
 #ifdef FACEGEN_HAVE_DETECT
 void add_detect_command(CLI::App& app);  // `detect` and `detect train`
+std::vector<CLI::App*> add_detect_world_commands(CLI::App& detect);  // `detect train-world`, `measure-world`
 #endif
 #ifdef FACEGEN_HAVE_ATTRIBUTES
 void add_attributes_command(CLI::App& app);  // `attributes score|list|train`

@@ -37,15 +37,25 @@ struct ImageVerdict {
     std::optional<double> logit;        // absent: no detector, or the image is under 64 px
     std::optional<double> probability;  // calibrated P(generated)
     std::string detector_note;          // why the detector did not run, when it did not
+    std::optional<ImageScore> detector_score;  // the patch logits behind `logit`
+    torch::Tensor detector_view;        // uint8 [H, W, 3]: the image as the detector read it
     bool generated = false;
+    /// No label, no watermark, and a detector probability in the band [uncertain_below,
+    /// threshold): the evidence is too weak to say "no sign of generation".
+    bool uncertain = false;
     std::vector<std::string> reasons;
 };
 
 /// Judges the image in `bytes` (JPEG, PNG or WebP). `detector` may be null (evidence from
 /// labels and watermark only); `threshold` is the probability at or above which the
-/// detector alone says generated. Never throws for a bad file: the verdict's error says
-/// what is wrong with it.
-ImageVerdict inspect_image(const std::string& bytes, const std::string& name, Detector* detector, double threshold);
+/// detector alone says generated, `uncertain_below` where its "uncertain" band starts (< 0:
+/// the detector's own). Never throws for a bad file: the verdict's error says what is
+/// wrong with it.
+ImageVerdict inspect_image(const std::string& bytes, const std::string& name, Detector* detector, double threshold,
+                           double uncertain_below = -1);
+
+/// "generated", "uncertain" or "no sign of generation".
+std::string verdict_text(const ImageVerdict& verdict);
 
 /// Labels found in the raw bytes of an image file (no decoding, so any format).
 MetadataLabel find_metadata_label(const std::string& bytes);

@@ -8,13 +8,23 @@
 namespace facegen::facenet {
 
 NetFile::NetFile(const std::filesystem::path& path, const std::string& what, const std::string& format, int version)
+    : NetFile(path, what, format, version, version) {}
+
+NetFile::NetFile(const std::filesystem::path& path, const std::string& what, const std::string& format,
+                 int min_version, int max_version)
     : path_(path), what_(what), file_(core::read_safetensors(path)) {
     if (text("format") != format) {
         throw make_error(where(), " is not a facegen ", what_, " (format '", text("format"), "')");
     }
-    if (text("format_version") != std::to_string(version)) {
-        throw make_error(where(), " has format version ", text("format_version"), "; this facegen reads version ",
-                         version);
+    const std::string& version_text = text("format_version");
+    for (int version = min_version; version <= max_version; ++version) {
+        if (version_text == std::to_string(version)) version_ = version;
+    }
+    if (version_ == 0) {
+        const std::string readable = min_version == max_version
+                                         ? std::to_string(min_version)
+                                         : std::to_string(min_version) + " to " + std::to_string(max_version);
+        throw make_error(where(), " has format version ", version_text, "; this facegen reads version ", readable);
     }
 }
 

@@ -20,6 +20,9 @@ public:
     /// Throws facegen::Error naming the file for one that is missing, truncated, corrupt, or
     /// not of `format` at `version`.
     NetFile(const std::filesystem::path& path, const std::string& what, const std::string& format, int version);
+    /// As above, for a reader of every version from `min_version` to `max_version`.
+    NetFile(const std::filesystem::path& path, const std::string& what, const std::string& format, int min_version,
+            int max_version);
 
     /// A metadata text; throws facegen::Error naming the file and key when absent.
     const std::string& text(const std::string& key) const;
@@ -31,6 +34,9 @@ public:
     /// finite, and no tensor left over; throws naming the tensor otherwise.
     void load_into(torch::nn::Module& module) const;
 
+    /// The file's format version (checked by the constructor).
+    int version() const { return version_; }
+
     /// "detector 'models/x.safetensors'": the start of this file's error messages.
     std::string where() const;
 
@@ -38,6 +44,7 @@ private:
     std::filesystem::path path_;
     std::string what_;
     core::SafetensorsFile file_;
+    int version_ = 0;
 };
 
 /// Writes `module`'s parameters with `metadata` (format and version included by the caller)
