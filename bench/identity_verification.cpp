@@ -28,8 +28,10 @@
 #include "core/atomic_file.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/summary.h"
 #include "data/face_align.h"
 #include "data/image_io.h"
+#include "facenet/calibration.h"
 #include "facenet/face_crop.h"
 #include "identity/face_recognition.h"
 
@@ -174,22 +176,14 @@ torch::Tensor to_unit_range(const torch::Tensor& hwc) {
     return hwc.permute({0, 3, 1, 2}).to(torch::kFloat32).div(127.5).sub(1.0).contiguous();
 }
 
-double percentile(std::vector<double> values, double q) {
-    std::sort(values.begin(), values.end());
-    const double at = q * static_cast<double>(values.size() - 1);
-    const auto lo = static_cast<size_t>(std::floor(at));
-    const size_t hi = std::min(lo + 1, values.size() - 1);
-    return values[lo] + (values[hi] - values[lo]) * (at - static_cast<double>(lo));
+json distance_stats(const std::vector<double>& d) {
+    const core::Summary s = core::summarize(d);
+    return {{"pairs", s.n}, {"mean", s.mean}, {"median", s.median}, {"p05", s.p05}, {"p95", s.p95}};
 }
 
-json distance_stats(const std::vector<double>& d) {
-    double sum = 0;
-    for (double v : d) sum += v;
-    return {{"pairs", d.size()},
-            {"mean", sum / static_cast<double>(d.size())},
-            {"median", percentile(d, 0.5)},
-            {"p05", percentile(d, 0.05)},
-            {"p95", percentile(d, 0.95)}};
+json mean_and_spread(const std::vector<double>& values) {
+    const core::Summary s = core::summarize(values);
+    return {{"mean", s.mean}, {"p05", s.p05}, {"p95", s.p95}};
 }
 
 // Balanced accuracy at `threshold`: mean of the same-person accept rate and the
@@ -209,17 +203,13 @@ json verification(const torch::Tensor& descriptors, const std::vector<int>& pers
             (persons[i] == persons[j] ? same : diff).push_back(acc[static_cast<int64_t>(i)][static_cast<int64_t>(j)]);
         }
     }
-    // ROC AUC = P(different-person distance > same-person distance), ties counted half.
-    std::vector<double> sorted_diff = diff;
-    std::sort(sorted_diff.begin(), sorted_diff.end());
-    double wins = 0;
-    for (double s : same) {
-        const auto below = std::lower_bound(sorted_diff.begin(), sorted_diff.end(), s) - sorted_diff.begin();
-        const auto not_above = std::upper_bound(sorted_diff.begin(), sorted_diff.end(), s) - sorted_diff.begin();
-        wins += static_cast<double>(sorted_diff.size()) - static_cast<double>(not_above) +
-                0.5 * static_cast<double>(not_above - below);
-    }
-    const double auc = wins / (static_cast<double>(same.size()) * static_cast<double>(diff.size()));
+    // ROC AUC = P(different-person distance > same-person distance), ties counted half:
+    // the distance is the score and a different person the positive class.
+    std::vector<double> distances = diff;
+    distances.insert(distances.end(), same.begin(), same.end());
+    std::vector<int> different(distances.size(), 0);
+    std::fill(different.begin(), different.begin() + static_cast<std::ptrdiff_t>(diff.size()), 1);
+    const double auc = facenet::roc_auc(distances, different);
     double best_threshold = identity::kSamePersonDistance, best_accuracy = 0;
     for (double t = 0.2; t <= 1.2; t += 0.005) {
         const double a = balanced_accuracy(same, diff, t);
@@ -241,17 +231,13 @@ json chip_geometry(const std::vector<Photo>& photos, double crop_scale) {
         sides.push_back(p.chip_side);
         angles.push_back(p.chip_angle * 180.0 / M_PI);
     }
-    auto mean = [](const std::vector<double>& v) {
-        double s = 0;
-        for (double x : v) s += x;
-        return s / static_cast<double>(v.size());
-    };
+    auto mean = [](const std::vector<double>& v) { return core::summarize(v).mean; };
     const identity::ChipBox box = identity::chip_box(crop_scale);
     return {{"what", "dlib's face chip (150 px, padding 0.25) in the aligned square, fractions of its side"},
-            {"centre_x", {{"mean", mean(xs)}, {"p05", percentile(xs, 0.05)}, {"p95", percentile(xs, 0.95)}}},
-            {"centre_y", {{"mean", mean(ys)}, {"p05", percentile(ys, 0.05)}, {"p95", percentile(ys, 0.95)}}},
-            {"side", {{"mean", mean(sides)}, {"p05", percentile(sides, 0.05)}, {"p95", percentile(sides, 0.95)}}},
-            {"rotation_deg", {{"mean", mean(angles)}, {"p05", percentile(angles, 0.05)}, {"p95", percentile(angles, 0.95)}}},
+            {"centre_x", mean_and_spread(xs)},
+            {"centre_y", mean_and_spread(ys)},
+            {"side", mean_and_spread(sides)},
+            {"rotation_deg", mean_and_spread(angles)},
             {"at_crop_scale_1",
              {{"offset_x", (mean(xs) - 0.5) * crop_scale},
               {"offset_y", (mean(ys) - 0.5) * crop_scale},
