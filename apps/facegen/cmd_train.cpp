@@ -35,6 +35,7 @@ struct TrainParams {
     std::string out;                 // run folder
     std::string resume;              // "", "latest" or a checkpoint path
     std::string init_from;           // model file to start a new run from
+    std::string grow_from;           // lower-resolution model file to grow into this run's resolution
     double init_kimg = -1;           // -1 = the model's kimg
     double d_warmup_kimg = -1;       // -1 = 0 with the model's discriminator, else train::kAutoDWarmupKimg
     std::string device = "cpu";
@@ -56,12 +57,15 @@ struct TrainParams {
         if (!resume.empty() && !init_from.empty())
             throw Error("--resume and --init-from exclude each other: --resume continues a run from its checkpoint, "
                         "--init-from starts a new run from a model file");
+        if (!grow_from.empty() && (!resume.empty() || !init_from.empty()))
+            throw Error("--grow-from excludes --resume and --init-from: it starts a new run from a smaller model");
         if (init_kimg < -1) throw make_error("--init-kimg ", init_kimg, " must be >= 0 (or -1 = the model's)");
         if (d_warmup_kimg < -1) throw make_error("--d-warmup-kimg ", d_warmup_kimg, " must be >= 0 (or -1 = auto)");
     }
     std::string to_string() const {
         std::ostringstream s;
         s << "train:\n  data = " << data << "\n  out = " << out << "\n  resume = " << resume << "\n  init_from = " << init_from
+          << "\n  grow_from = " << grow_from
           << "\n  init_kimg = " << init_kimg << "\n  d_warmup_kimg = " << d_warmup_kimg << "\n  device = " << device
           << "\n  threads = " << threads << "\n  mirror = " << mirror << "\n  metrics_images = " << metrics_images << "\n"
           << train::to_string(options);
@@ -170,12 +174,18 @@ void run_train(TrainParams params) {
         trainer.load_checkpoint(path);
         if (env.rank == 0)
             std::fprintf(stderr, "resumed from %s at %.3f kimg\n", path.c_str(), double(trainer.cur_nimg()) / 1000.0);
-    } else if (!params.init_from.empty()) {
-        const auto loaded = model::load_model_file(params.init_from, device, /*with_discriminator=*/true);
-        trainer.init_from_model(loaded, params.init_from, {params.init_kimg, params.d_warmup_kimg});
+    } else if (!params.init_from.empty() || !params.grow_from.empty()) {
+        const bool grow = !params.grow_from.empty();
+        const std::string& from = grow ? params.grow_from : params.init_from;
+        const auto loaded = model::load_model_file(from, device, /*with_discriminator=*/true);
+        trainer.init_from_model(loaded, from, {params.init_kimg, params.d_warmup_kimg, grow});
+        if (grow && env.rank == 0)
+            std::fprintf(stderr, "grew %s from %lldx%lld to %lldx%lld\n", from.c_str(),
+                         static_cast<long long>(loaded.config.resolution), static_cast<long long>(loaded.config.resolution),
+                         static_cast<long long>(resolution), static_cast<long long>(resolution));
         if (env.rank == 0)
             std::fprintf(stderr, "started from %s (%s) at %.3f kimg; %s; only D trains until %.3f kimg\n",
-                         params.init_from.c_str(), loaded.discriminator_config ? "generator + discriminator" : "generator only",
+                         from.c_str(), loaded.discriminator_config ? "generator + discriminator" : "generator only",
                          double(trainer.cur_nimg()) / 1000.0,
                          loaded.discriminator_config ? "D from the file" : "D freshly initialised",
                          double(trainer.g_frozen_until_nimg()) / 1000.0);
@@ -244,11 +254,16 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--init-from", params->init_from,
                     "Start a new run from a model file's networks (official --resume=PKL): G and G_ema from its "
                     "generator, D from its discriminator if it has one; fresh optimizers");
+    cmd->add_option("--grow-from", params->grow_from,
+                    "Start a new run by growing a lower-resolution model file (same channel_base/max, G and D) "
+                    "to the data's resolution: blocks that fit are copied, the new top blocks start fresh with G's "
+                    "new toRGB at zero (first images = the model's, upsampled), then D trains alone for "
+                    "--d-warmup-kimg (auto " + std::to_string(int(train::kGrowDWarmupKimg)) + ")");
     cmd->add_option("--init-kimg", params->init_kimg,
-                    "With --init-from: kimg to count from; -1 = the model's recorded kimg (0 = a fine-tune from zero)")
+                    "With --init-from or --grow-from: kimg to count from; -1 = the model's recorded kimg (0 = a fine-tune from zero)")
         ->capture_default_str();
     cmd->add_option("--d-warmup-kimg", params->d_warmup_kimg,
-                    "With --init-from: train only D this many kimg first; -1 = auto (0 if the file has a "
+                    "With --init-from or --grow-from: train only D this many kimg first; -1 = auto (growing: " + std::to_string(int(train::kGrowDWarmupKimg)) + "; 0 if the file has a "
                     "discriminator, else " + std::to_string(int(train::kAutoDWarmupKimg)) + ")")
         ->capture_default_str();
     cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();

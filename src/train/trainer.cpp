@@ -22,6 +22,7 @@
 #include "provenance/labelled_png.h"
 #include "train/augment/ada_controller.h"
 #include "train/ema.h"
+#include "train/grow.h"
 #include "train/losses.h"
 
 namespace facegen::train {
@@ -518,24 +519,36 @@ double Trainer::measure_mean_path_length() {
 }
 
 void Trainer::init_from_model(const model::LoadedModel& loaded, const std::filesystem::path& path, InitFromModel init) {
-    // conv_clamp and the minibatch-stddev group are how the networks run, not what they
-    // hold, so a run may change them.
-    auto g_have = loaded.config;
-    g_have.conv_clamp = options_.generator_config().conv_clamp;
-    if (g_have != options_.generator_config())
-        throw make_error("initial model '", path.string(), "': its generator ", model::to_json(loaded.config),
-                         " is not this run's ", model::to_json(options_.generator_config()),
-                         " (give the model's channel_base, channel_max, map_layers, z_dim, w_dim)");
     const bool has_d = loaded.discriminator_config.has_value();
-    if (has_d) {
-        TORCH_CHECK(loaded.discriminator, "init_from_model: load the model file with with_discriminator");
-        auto d_have = *loaded.discriminator_config;
-        const auto d_want = options_.discriminator_config();
-        d_have.conv_clamp = d_want.conv_clamp;
-        d_have.mbstd_group_size = d_want.mbstd_group_size;
-        if (d_have != d_want)
-            throw make_error("initial model '", path.string(), "': its discriminator ",
-                             model::to_json(*loaded.discriminator_config), " is not this run's ", model::to_json(d_want));
+    if (has_d) TORCH_CHECK(loaded.discriminator, "init_from_model: load the model file with with_discriminator");
+    if (init.grow) {
+        check_growable(loaded.config, options_.generator_config(), path.string());
+        if (!has_d)
+            throw make_error("model to grow '", path.string(),
+                             "': the file holds no discriminator (growing needs the trained D as well as G)");
+        check_growable(*loaded.discriminator_config, options_.discriminator_config(), path.string());
+    } else {
+        if (loaded.config.resolution < options_.generator_config().resolution)
+            throw make_error("initial model '", path.string(), "' is ", loaded.config.resolution, "x",
+                             loaded.config.resolution, ", below this run's ", options_.resolution, "x",
+                             options_.resolution, " (grow it to this resolution instead)");
+        // conv_clamp and the minibatch-stddev group are how the networks run, not what they
+        // hold, so a run may change them.
+        auto g_have = loaded.config;
+        g_have.conv_clamp = options_.generator_config().conv_clamp;
+        if (g_have != options_.generator_config())
+            throw make_error("initial model '", path.string(), "': its generator ", model::to_json(loaded.config),
+                             " is not this run's ", model::to_json(options_.generator_config()),
+                             " (give the model's channel_base, channel_max, map_layers, z_dim, w_dim)");
+        if (has_d) {
+            auto d_have = *loaded.discriminator_config;
+            const auto d_want = options_.discriminator_config();
+            d_have.conv_clamp = d_want.conv_clamp;
+            d_have.mbstd_group_size = d_want.mbstd_group_size;
+            if (d_have != d_want)
+                throw make_error("initial model '", path.string(), "': its discriminator ",
+                                 model::to_json(*loaded.discriminator_config), " is not this run's ", model::to_json(d_want));
+        }
     }
     const nlohmann::json provenance = loaded.metadata.provenance_json.empty()
                                           ? nlohmann::json::object()
@@ -545,14 +558,22 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
                                  : 0.0;
     const bool continues = init.kimg < 0;
     const double start_kimg = continues ? file_kimg : init.kimg;
-    const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : (has_d ? 0.0 : kAutoDWarmupKimg);
+    const double auto_warmup_kimg = init.grow ? kGrowDWarmupKimg : (has_d ? 0.0 : kAutoDWarmupKimg);
+    const double warmup_kimg = init.d_warmup_kimg >= 0 ? init.d_warmup_kimg : auto_warmup_kimg;
     if (start_kimg * 1000 >= options_.kimg * 1000)
         throw make_error("initial model '", path.string(), "' starts at ", start_kimg, " kimg, at or past the run's kimg ",
                          options_.kimg, " (give a larger kimg, or init_kimg 0 to count from zero)");
 
-    copy_module_state(*g_, *loaded.generator);
-    copy_module_state(*g_ema_, *loaded.generator);
-    if (has_d) copy_module_state(*d_, *loaded.discriminator);
+    if (init.grow) {
+        copy_matching_state(*g_, *loaded.generator);
+        silence_new_to_rgb(*g_, loaded.config.resolution, options_.resolution);
+        copy_module_state(*g_ema_, *g_);
+        copy_matching_state(*d_, *loaded.discriminator);
+    } else {
+        copy_module_state(*g_, *loaded.generator);
+        copy_module_state(*g_ema_, *loaded.generator);
+        if (has_d) copy_module_state(*d_, *loaded.discriminator);
+    }
     cur_nimg_ = int64_t(std::llround(start_kimg * 1000));
     batch_idx_ = cur_nimg_ / options_.batch;
     g_frozen_until_nimg_ = cur_nimg_ + int64_t(std::llround(warmup_kimg * 1000));
@@ -564,6 +585,7 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
                          {"kimg", file_kimg},
                          {"with_discriminator", has_d},
                          {"d_warmup_kimg", warmup_kimg}};
+    if (init.grow) initialized_from_["grown_from_resolution"] = loaded.config.resolution;
     broadcast_state();
 }
 

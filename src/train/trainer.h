@@ -88,6 +88,10 @@ struct RunFolder {
 /// within the next 6. Necessary but, so far, not sufficient: see docs/training.md.
 inline constexpr double kAutoDWarmupKimg = 16;
 
+/// D-only warm-up after growing a model: D's new top block and fromRGB start fresh and
+/// feed the trained blocks below features they have not seen.
+inline constexpr double kGrowDWarmupKimg = 4;
+
 /// How a new run starts from a model file (Trainer::init_from_model).
 struct InitFromModel {
     /// Image count (kimg) the run continues from; -1 = the file's recorded kimg (0 if it has
@@ -97,6 +101,11 @@ struct InitFromModel {
     /// Train only the discriminator for this many kimg first, so that a fresh D learns
     /// before it steers G; -1 = 0 when the file holds a discriminator, else kAutoDWarmupKimg.
     double d_warmup_kimg = -1;
+    /// The file is a lower-resolution model of the same architecture, grown into this run's
+    /// resolution: every tensor that fits is copied, the new top blocks start fresh, the new
+    /// toRGB layers at zero (so G first draws the smaller model's images upsampled), and D
+    /// trains alone for d_warmup_kimg (auto: kGrowDWarmupKimg) while its new block learns.
+    bool grow = false;
 };
 
 /// StyleGAN2-ADA training (official training_loop.py + loss.py StyleGAN2Loss):

@@ -25,10 +25,12 @@ protected:
     }
     std::string bin() const { return facegen::test::facegen_binary().string(); }
     // A 16x16 run on synthetic blobs that takes a few seconds; `extra` adds or overrides options.
-    facegen::test::CommandResult tiny_run(const std::filesystem::path& out, const std::string& extra) const {
+    facegen::test::CommandResult tiny_run(const std::filesystem::path& out, const std::string& extra,
+                                          int resolution = 16, int channel_max = 32) const {
         return facegen::test::run_command(
-            bin() + " train --data synthetic:blobs:64 --resolution 16 --z-dim 32 --w-dim 32 --channel-base 512 "
-                    "--channel-max 32 --batch 8 --aug noaug --threads 2 " + extra + " --out '" + out.string() + "'");
+            bin() + " train --data synthetic:blobs:64 --resolution " + std::to_string(resolution) +
+            " --z-dim 32 --w-dim 32 --channel-base 512 --channel-max " + std::to_string(channel_max) +
+            " --batch 8 --aug noaug --threads 2 " + extra + " --out '" + out.string() + "'");
     }
     facegen::test::TempDir dir_;
 };
@@ -87,6 +89,44 @@ TEST_F(TrainCli, InitFromARunsModelContinuesItsCount) {
     const auto both = tiny_run(dir_ / "both", "--resume latest --init-from '" + (first / "model.safetensors").string() + "'");
     EXPECT_NE(both.exit_code, 0);
     EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+}
+
+// --grow-from: a 16x16 run's model grows into a 32x32 run; files that cannot grow stop the
+// command with one error before anything is written.
+TEST_F(TrainCli, GrowFromASmallerModelAndBadModelsAreClearErrors) {
+    const auto small = dir_ / "small";
+    const auto r1 = tiny_run(small, "--kimg 0.016");
+    ASSERT_EQ(r1.exit_code, 0) << r1.err;
+    const auto model = small / "model.safetensors";
+
+    const auto grown = dir_ / "grown";
+    const auto r2 = tiny_run(grown, "--kimg 0.032 --d-warmup-kimg 0.008 --grow-from '" + model.string() + "'", 32);
+    ASSERT_EQ(r2.exit_code, 0) << r2.err;
+    EXPECT_NE(r2.err.find("from 16x16 to 32x32"), std::string::npos) << r2.err;
+    const auto info = facegen::test::run_command(bin() + " info '" + (grown / "model.safetensors").string() + "'");
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_NE(info.out.find("grown_from_resolution"), std::string::npos) << "provenance names the growth\n" << info.out;
+
+    const auto same = tiny_run(dir_ / "same", "--kimg 0.032 --grow-from '" + model.string() + "'");
+    EXPECT_NE(same.exit_code, 0);
+    EXPECT_NE(same.err.find("already 16x16"), std::string::npos) << same.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "same")) << "nothing written on a bad model";
+
+    const auto other = tiny_run(dir_ / "other", "--kimg 0.032 --grow-from '" + model.string() + "'", 32, 16);
+    EXPECT_NE(other.exit_code, 0);
+    EXPECT_NE(other.err.find("in more than the resolution"), std::string::npos) << other.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "other"));
+
+    const auto truncated = dir_ / "truncated.safetensors";
+    {
+        std::ifstream in(model, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    }
+    const auto cut = tiny_run(dir_ / "cut", "--kimg 0.032 --grow-from '" + truncated.string() + "'", 32);
+    EXPECT_NE(cut.exit_code, 0);
+    EXPECT_NE(cut.err.find(truncated.filename().string()), std::string::npos) << "the error names the file\n" << cut.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "cut"));
 }
 
 // The bundled model is trained across sessions on machines that keep nothing but the
