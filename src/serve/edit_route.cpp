@@ -66,9 +66,15 @@ EditSupport make_edit_support(const generate::Session& session, const fs::path& 
                                {"why", "no attribute directions beside the model (facegen attributes directions)"}};
         return support;
     }
-    // Changes need no classifier: the editor only moves w.
-    auto editor = std::make_shared<const edit::Editor>(
+    // Changes need no classifier: the editor only moves w. Served edits stop at the edge of
+    // the model's faces as generate --edit does (the same pixels for the same request); the
+    // edge is sampled through a second session of the same model, because the batcher's
+    // session belongs to its worker thread.
+    auto editable = std::make_shared<edit::Editor>(
         edit::AttributeDirections::load(path, session.metadata().model_id), /*classifier=*/nullptr);
+    generate::Session sampling(session.model_path(), session.device());
+    editable->set_reach(edit::LatentReach::sample(sampling));
+    std::shared_ptr<const edit::Editor> editor = editable;
     support.attach = [editor](generate::Request& request, const std::string& changes) {
         std::vector<edit::AttributeEdit> edits;
         try {
