@@ -209,10 +209,22 @@ TEST_F(EditDirectionsTest, ChangesStopAtTheEdgeOfTheModelsFacesAndSaySo) {
         EXPECT_NE(describe_limits(outcomes[static_cast<size_t>(i)]).find("age=+100 limited to +"), std::string::npos)
             << describe_limits(outcomes[static_cast<size_t>(i)]);
     }
-    // A small change stays inside and is made whole.
-    editor.apply_changes(ws, parse_edits("age=+0.01", false), &outcomes);
+    // A small change of a face in the middle of the model's faces (the mean w of many seeds,
+    // inside every edge) stays inside and is made whole.
+    generate::Request many;
+    for (uint32_t seed = 100; seed < 300; ++seed) many.seeds.push_back(seed);
+    many.truncation_psi = 1.0;
+    const torch::Tensor middle = session_->ws_for(many, 0, 200).mean(0, /*keepdim=*/true);
+    // The tiny model's age barely answers its direction, so "small" is measured against the
+    // span it can reach: half of the furthest change from the middle is made whole.
+    editor.apply_changes(middle, parse_edits("age=+100", false), &outcomes);
+    ASSERT_TRUE(outcomes[0].at(0).limited);
+    const double furthest = outcomes[0].at(0).reached;
+    ASSERT_GT(furthest, 0);
+    std::vector<AttributeEdit> half = {{"age", /*absolute=*/false, furthest / 2}};
+    editor.apply_changes(middle, half, &outcomes);
     EXPECT_FALSE(outcomes[0].at(0).limited);
-    EXPECT_NEAR(outcomes[0].at(0).reached, 0.01, 1e-9);
+    EXPECT_NEAR(outcomes[0].at(0).reached, furthest / 2, 1e-9);
     EXPECT_EQ(describe_limits(outcomes[0]), "");
     EXPECT_NE(editor.describe(parse_edits("age=+1", false)).find("limited to the model's faces"), std::string::npos);
 }
