@@ -182,6 +182,9 @@ void Batcher::run_batch(const std::vector<Slice>& batch) {
             images_per_second_ = images_per_second_ == 0 ? rate : 0.7 * images_per_second_ + 0.3 * rate;
         }
     }
+    // Counted before anyone is answered, so a client that reads the metrics after its answer
+    // sees its own pass.
+    if (on_batch_) on_batch_(n_images, seconds);
     if (error) {
         for (Job* job : finished) {
             job->failed = true;
@@ -191,7 +194,6 @@ void Batcher::run_batch(const std::vector<Slice>& batch) {
     } else {
         for (Job* job : finished) job->promise.set_value(std::move(job->images));
     }
-    if (on_batch_) on_batch_(n_images, seconds);
 }
 
 void Batcher::fail_batch(const std::vector<Slice>& batch, std::exception_ptr error) {
