@@ -1,6 +1,7 @@
 #include "attributes/catalogue.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 
@@ -113,6 +114,16 @@ int64_t attribute_index(const std::string& name) {
 
 const AttributeSpec& find_attribute(const std::string& name) {
     return attribute_catalogue()[static_cast<size_t>(attribute_index(name))];
+}
+
+double to_edit_units(const AttributeSpec& spec, double reading) {
+    if (spec.kind != AttributeKind::kProbability) return reading;
+    const double p = std::clamp(reading, 1e-4, 1 - 1e-4);
+    return std::log(p / (1 - p));
+}
+
+std::string edit_unit(const AttributeSpec& spec) {
+    return spec.kind == AttributeKind::kProbability ? "log-odds" : spec.unit;
 }
 
 }  // namespace facegen::attributes

@@ -50,6 +50,13 @@ int64_t learned_attribute_count();
 int64_t attribute_index(const std::string& name);
 const AttributeSpec& find_attribute(const std::string& name);
 
+/// A reading in the units that edits change and directions are fitted in: log-odds for
+/// probabilities (clamped to 1e-4 .. 1 - 1e-4, so that 0 and 1 stay finite), the
+/// attribute's own unit otherwise.
+double to_edit_units(const AttributeSpec& spec, double reading);
+/// The name of those units: "log-odds" for probabilities, else `spec.unit`.
+std::string edit_unit(const AttributeSpec& spec);
+
 /// Age scale of the classifier's age output: years = kAgeCentre + kAgeSpread * output.
 inline constexpr double kAgeCentre = 35.0;
 inline constexpr double kAgeSpread = 20.0;

@@ -12,13 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-/// The value a linear model can follow: log-odds for probabilities, the unit otherwise.
-double fitted_value(const attributes::AttributeSpec& spec, double value) {
-    if (spec.kind != attributes::AttributeKind::kProbability) return value;
-    const double p = std::clamp(value, 1e-4, 1 - 1e-4);
-    return std::log(p / (1 - p));
-}
-
 /// Ridge regression of the columns of y [N, A] on x [N, d] (both float64): gradients [A, d]
 /// and offsets [A].
 std::pair<torch::Tensor, torch::Tensor> ridge_fit(const torch::Tensor& x, const torch::Tensor& y, double ridge) {
@@ -82,7 +75,7 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
                 for (int64_t i = lo; i < hi; ++i) {
                     for (size_t a = 0; a < catalogue.size(); ++a) {
                         values[i][static_cast<int64_t>(a)] =
-                            fitted_value(catalogue[a], scores[static_cast<size_t>(i - lo)][a]);
+                            attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i - lo)][a]);
                     }
                 }
             }
@@ -145,7 +138,7 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
                 const std::vector<attributes::AttributeScores> scores =
                     classifier.score(session.synthesize(moved.to(session.device()), model::NoiseMode::Const));
                 for (int64_t i = 0; i < n; ++i) {
-                    read += fitted_value(catalogue[a], scores[static_cast<size_t>(i)][a]) -
+                    read += attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i)][a]) -
                             start_values[begin + i][static_cast<int64_t>(a)].item<double>();
                 }
             }

@@ -54,7 +54,7 @@ std::vector<AttributeEdit> parse_edits(const std::string& text, bool absolute) {
         const auto [lo, hi] = range_of(spec, absolute);
         if (edit.value < lo || edit.value > hi) {
             throw make_error("edit '", part, "': ", absolute ? "target " : "change ", edit.value, " of ", spec.name,
-                             " is outside ", lo, "..", hi, " (", absolute ? spec.unit : (spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit), ")");
+                             " is outside ", lo, "..", hi, " (", absolute ? spec.unit : attributes::edit_unit(spec), ")");
         }
         if (!seen.insert(edit.attribute).second) throw make_error("edit: attribute '", edit.attribute, "' given twice");
         edits.push_back(edit);

@@ -11,13 +11,6 @@
 namespace facegen::edit {
 namespace {
 
-/// The attribute's value in the units its direction was fitted in (log-odds for probabilities).
-double fitted(const attributes::AttributeSpec& spec, double value) {
-    if (spec.kind != attributes::AttributeKind::kProbability) return value;
-    const double p = std::clamp(value, 1e-4, 1 - 1e-4);
-    return std::log(p / (1 - p));
-}
-
 /// How close (fitted units) a target search must get: finer than anyone would set.
 double target_tolerance(const attributes::AttributeSpec& spec) {
     if (spec.kind == attributes::AttributeKind::kProbability) return 0.2;  // log-odds
@@ -144,7 +137,7 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
     for (const size_t k : targets) {
         const attributes::AttributeSpec& spec = attributes::find_attribute(edits[k].attribute);
         Search search{direction_for(spec.name, edits), &spec, static_cast<size_t>(attributes::attribute_index(spec.name)),
-                      fitted(spec, edits[k].value), target_tolerance(spec), {}, {}, {}, {}, {}, {}, {}};
+                      attributes::to_edit_units(spec, edits[k].value), target_tolerance(spec), {}, {}, {}, {}, {}, {}, {}};
         search.limits = step_limits(changed, search.direction.unit);
         search.amount.assign(static_cast<size_t>(n), 0);
         search.previous_amount = search.previous_value = search.value = search.amount;
@@ -164,7 +157,7 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
             for (int64_t i = 0; i < n; ++i) {
                 const auto f = static_cast<size_t>(i);
                 readings[t][f] = scores[f][s.index];
-                const double now = fitted(*s.spec, scores[f][s.index]);
+                const double now = attributes::to_edit_units(*s.spec, scores[f][s.index]);
                 s.value[f] = now;
                 if (s.done[f] || last_round) continue;
                 const double error = s.goal - now;

@@ -44,7 +44,7 @@ nlohmann::json describe_attribute(const attributes::AttributeSpec& spec) {
     return {{"name", spec.name},
             {"description", spec.description},
             {"unit", spec.unit},
-            {"change_unit", spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit},
+            {"change_unit", attributes::edit_unit(spec)},
             {"limits", {{"min", limit_min}, {"max", limit_max}}},
             {"slider", {{"min", slider.min}, {"max", slider.max}, {"step", slider.step}, {"unit", slider.unit}}}};
 }
