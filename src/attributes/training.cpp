@@ -49,8 +49,8 @@ LabelledFaces read_labelled_faces(const std::filesystem::path& dir, DatasetKind 
     }
     if (used_columns == 0) {
         throw make_error(kind_name, " dataset '", dir.string(), "' has none of the label columns the classifier learns",
-                         " (build it with facegen dataset build --labels ",
-                         kind == DatasetKind::kUTKFace ? "utkface" : "celeba", ")");
+                         " (a dataset built with the label source '",
+                         kind == DatasetKind::kUTKFace ? "utkface" : "celeba", "' has them)");
     }
     const std::vector<int64_t> rows = index.select(split);
     if (rows.empty()) throw make_error(kind_name, " dataset '", dir.string(), "' has no ", data::to_string(split), " images");

@@ -225,16 +225,16 @@ json sources_of(const std::vector<LoadedImage>& images) {
 }  // namespace
 
 void WorldTrainingOptions::validate() const {
-    if (folder.empty()) throw make_error("no data folder: give --data FOLDER (scripts/prepare_detector_data.sh)");
+    if (folder.empty()) throw make_error("no data folder given (scripts/prepare_detector_data.sh makes one)");
     for (const std::string& family : held_out_families) {
         if (contains(train_families, family)) throw make_error("family '", family, "' is both trained on and held out");
     }
     if (train_per_source < 1 || calibrate_per_source < 1 || test_per_source < 1) {
         throw make_error("images per source must be at least 1");
     }
-    if (reencodings < 1 || reencodings > 16) throw make_error("bad --reencodings ", reencodings, ": expected 1-16");
-    if (steps < 1) throw make_error("bad --steps ", steps);
-    if (!(learning_rate > 0)) throw make_error("bad --lr ", learning_rate);
+    if (reencodings < 1 || reencodings > 16) throw make_error("re-encoding count ", reencodings, " must be 1-16");
+    if (steps < 1) throw make_error("step count ", steps, " must be >= 1");
+    if (!(learning_rate > 0)) throw make_error("learning rate ", learning_rate, " must be > 0");
     if (wild.min_side < kPatchSide || wild.max_side < wild.min_side) {
         throw make_error("re-encoded sides ", wild.min_side, "-", wild.max_side, " must be at least ", kPatchSide);
     }
@@ -328,7 +328,7 @@ json measure_world_detector(Detector& detector, const WorldTrainingOptions& opti
     for (const LoadedImage& image : images) {
         if (image.meta.label == 1) families.insert(image.meta.family);
     }
-    if (families.empty()) throw make_error("no held-out generated images: name families with --hold-out");
+    if (families.empty()) throw make_error("no held-out generated images: no generator family is held out");
 
     json out = {{"detector_kind", to_string(info.kind)},
                 {"threshold", info.threshold},

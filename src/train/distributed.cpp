@@ -209,7 +209,9 @@ namespace {
 
 int free_loopback_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw make_error("--nproc: cannot open a socket to find a free port: ", std::strerror(errno));
+    if (fd < 0) {
+        throw make_error("launching local processes: cannot open a socket to find a free port: ", std::strerror(errno));
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -218,7 +220,7 @@ int free_loopback_port() {
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
         ::close(fd);
-        throw make_error("--nproc: cannot find a free loopback port: ", std::strerror(errno));
+        throw make_error("launching local processes: cannot find a free loopback port: ", std::strerror(errno));
     }
     const int port = ntohs(addr.sin_port);
     ::close(fd);
@@ -238,13 +240,13 @@ int exit_code_of(int status) {
 }  // namespace
 
 int launch_local_processes(int nproc, const std::vector<std::string>& argv, std::chrono::seconds grace) {
-    if (nproc < 1) throw make_error("--nproc ", nproc, " must be >= 1");
-    if (argv.empty()) throw make_error("--nproc: no command to launch");
+    if (nproc < 1) throw make_error("process count ", nproc, " must be >= 1");
+    if (argv.empty()) throw make_error("launching local processes: no command to launch");
     const int port = free_loopback_port();
     std::vector<pid_t> children;
     for (int rank = 0; rank < nproc; ++rank) {
         const pid_t pid = ::fork();
-        if (pid < 0) throw make_error("--nproc: fork failed: ", std::strerror(errno));
+        if (pid < 0) throw make_error("launching local process ", rank, ": fork failed: ", std::strerror(errno));
         if (pid == 0) {
             ::setenv("MASTER_ADDR", "127.0.0.1", 1);
             ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);

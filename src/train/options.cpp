@@ -44,7 +44,7 @@ void TrainOptions::resolve(int64_t world_size, bool on_cuda) {
 }
 
 void TrainOptions::validate(int64_t world_size) const {
-    auto need = [](bool ok, const char* field, auto value, const char* rule) {
+    auto need = [](bool ok, const char* field, auto value, const std::string& rule) {
         if (!ok) throw make_error("bad training option ", field, " = ", value, ": ", rule);
     };
     need(batch >= 1, "batch", batch, "must be >= 1");
@@ -53,7 +53,7 @@ void TrainOptions::validate(int64_t world_size) const {
          "must divide the per-process batch (batch / processes)");
     need(mbstd_group >= 0, "mbstd_group", mbstd_group, "must be >= 0");
     need(mbstd_group == 0 || batch_gpu % mbstd_group == 0 || mbstd_group >= batch_gpu, "mbstd_group", mbstd_group,
-         "must divide --batch-gpu");
+         "must divide batch_gpu " + std::to_string(batch_gpu));
     need(z_dim >= 1, "z_dim", z_dim, "must be >= 1");
     need(w_dim >= 1, "w_dim", w_dim, "must be >= 1");
     need(map_layers >= 1, "map_layers", map_layers, "must be >= 1");
