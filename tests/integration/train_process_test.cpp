@@ -18,7 +18,6 @@
 #include "core/safetensors.h"
 #include "test_support.h"
 #include "train/augment_factory.h"
-#include "train/bench.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 #include "train_tiny.h"
@@ -234,15 +233,5 @@ TEST_F(TrainProcess, DeadRankMakesTheOthersExitWithAClearError) {
     EXPECT_LT(seconds, 45.0);
 }
 
-}  // namespace
-}  // namespace facegen::train
-
-namespace facegen::train {
-namespace {
-// `facegen bench train` without the app (run by hand: --gtest_also_run_disabled_tests
-// --gtest_filter=TrainBench.*); prints the JSON line.
-TEST(TrainBench, DISABLED_PrintJson) {
-    std::printf("%s\n", run_train_benchmark(BenchTrainOptions{}).dump().c_str());
-}
 }  // namespace
 }  // namespace facegen::train
