@@ -17,6 +17,7 @@
 #include "generate/session.h"
 #include "provenance/labelled_png.h"
 #ifdef FACEGEN_HAVE_EDIT
+#include "character_sheets.h"
 #include "edit_setup.h"
 #endif
 
@@ -45,6 +46,9 @@ struct GenerateParams {
     std::string set;          // "age=70"
     std::string directions;   // "" = beside the model
     std::string classifier;   // "" = the shipped one (for --set)
+    std::string variations;   // "pose,expression,lighting,age": a character sheet per seed
+    bool variations_given = false;
+    int64_t variation_steps = 5;
 
     void validate() const {
         const int n_sources = !seeds.empty() + (count != 0) + !latents.empty();
@@ -62,6 +66,12 @@ struct GenerateParams {
         if (batch < 1) throw make_error("bad --batch ", batch, ": expected 1 or more");
         if (threads < 0) throw make_error("bad --threads ", threads, ": expected 0 (all cores) or more");
         model::parse_noise_mode(noise_mode);
+        if (variations_given) {
+            if (grid.empty()) throw make_error("--variations writes a character sheet: give --grid FILE.png");
+            if (!out.empty()) throw make_error("--variations writes sheets to --grid, not to --out: give one of them");
+            if (!latents.empty()) throw make_error("--variations makes sheets of seeds: give --seeds or --count");
+            if (!edit.empty() || !set.empty()) throw make_error("give --variations or --edit/--set, not both");
+        }
     }
 
     std::string to_string() const {
@@ -73,6 +83,7 @@ struct GenerateParams {
           << " threads=" << threads << " watermark=" << (no_watermark ? "off" : "on");
         if (!edit.empty()) s << " edit=" << edit;
         if (!set.empty()) s << " set=" << set;
+        if (variations_given) s << " variations=" << variations << " variation_steps=" << variation_steps;
         return s.str();
     }
 };
@@ -106,6 +117,11 @@ void run_generate(const GenerateParams& params) {
     const torch::Device device = core::parse_device(params.device);
     core::set_cpu_threads(params.threads);
     check_outputs(params);
+#ifdef FACEGEN_HAVE_EDIT
+    const CharacterSheetFlags sheet_flags{params.variations, params.variation_steps, params.grid, params.directions,
+                                          params.classifier};
+    if (params.variations_given) check_character_sheet_flags(sheet_flags);
+#endif
     generate::Request request = make_request(params);
     generate::Session session(params.model, device);
     if (!params.latents.empty()) {
@@ -114,6 +130,11 @@ void run_generate(const GenerateParams& params) {
     }
     session.check(request);
 #ifdef FACEGEN_HAVE_EDIT
+    if (params.variations_given) {
+        std::fprintf(stderr, "%s\n", params.to_string().c_str());
+        write_character_sheets(session, request, sheet_flags);
+        return;
+    }
     std::optional<EditSetup> edits;
     if (!params.edit.empty() || !params.set.empty()) {
         edits.emplace(session, params.edit, params.set, params.directions, params.classifier);
@@ -206,6 +227,14 @@ void add_generate_command(CLI::App& app) {
                     "Attribute directions file (default: <model>.directions.safetensors beside the model)");
     cmd->add_option("--classifier", params->classifier,
                     "Attribute classifier for --set (default: $FACEGEN_ATTRIBUTES, else the shipped one)");
+    cmd->add_option(
+        "--variations", params->variations,
+        "Character sheet per seed into --grid: one row per variation, e.g. pose,expression,lighting,age (also yaw, "
+        "pitch, smiling, mouth_open, brightness, light_direction), every face kept the same person; see docs/cli.md")
+        ->each([params](const std::string&) { params->variations_given = true; });
+    cmd->add_option("--variation-steps", params->variation_steps,
+                    "Faces per row of a character sheet, odd, the original in the middle (3..15)")
+        ->capture_default_str();
 #endif
     cmd->callback([params, truncation_psi] {
         params->truncation_psi_given = truncation_psi->count() > 0;
