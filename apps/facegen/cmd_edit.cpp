@@ -457,8 +457,11 @@ void add_edit_command(CLI::App& app) {
                                              "--projection-steps) and without a strip")
         ->excludes(strip_steps)
         ->each([strip](const std::string&) { strip->steps_given = true; });
-    cmd->add_option("--projection-steps", strip->projection.steps, "Optimisation steps of --target's projection")
-        ->capture_default_str();
+    cmd->add_option("--projection-steps", strip->projection.steps,
+                    "Optimisation steps of --target's projection (default: " +
+                        std::to_string(project::kStepsAfterEncoder) +
+                        " after the model's encoder, 1000 from the average face without one)");
+    add_encoder_options(cmd, strip->projection);
     cmd->add_option("--space", strip->projection.space, "Latent a --target is projected to: w or w+")
         ->capture_default_str();
     cmd->add_option("--loss", strip->projection.loss, "Loss of a --target's projection (as facegen project)")

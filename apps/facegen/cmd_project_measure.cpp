@@ -18,6 +18,7 @@
 #include "core/progress.h"
 #include "core/summary.h"
 #include "edit/editor.h"
+#include "project/photo_folder.h"
 #include "provenance/labelled_png.h"
 
 namespace facegen::app {
@@ -32,45 +33,13 @@ struct MeasureParams {
     int64_t count = 100;
     ProjectionParams projection;
     std::string baseline = "pixel";
+    int64_t baseline_steps = 1000;
     std::string grid;
     int64_t grid_faces = 6;
     std::string edits = "age=-20,age=+20,smiling=+2";
     std::string directions;
     int threads = 0;
 };
-
-/// Image files of a folder in name order.
-std::vector<std::string> image_files(const fs::path& folder) {
-    if (!fs::is_directory(folder)) throw make_error("--photos '", folder.string(), "' is not a folder");
-    std::vector<std::string> files;
-    for (const auto& entry : fs::directory_iterator(folder)) {
-        std::string ext = entry.path().extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp")) {
-            files.push_back(entry.path().string());
-        }
-    }
-    std::sort(files.begin(), files.end());
-    return files;
-}
-
-/// The first `count` photos in which a face big enough is found (others are skipped, and counted).
-std::vector<std::string> usable_photos(const std::vector<std::string>& files, int64_t count, int64_t resolution,
-                                       double crop_scale, int64_t* skipped) {
-    data::FaceDetector detector(data::kDefaultPredictorPath, 1);
-    const data::LandmarkPredictor predictor(data::kDefaultPredictorPath);
-    std::vector<std::string> usable;
-    for (const std::string& file : files) {
-        if (static_cast<int64_t>(usable.size()) == count) break;
-        try {
-            project::load_target_face(file, resolution, crop_scale, detector, predictor);
-            usable.push_back(file);
-        } catch (const Error&) {
-            ++*skipped;
-        }
-    }
-    return usable;
-}
 
 json summary(const std::vector<double>& values) {
     if (values.empty()) return nullptr;
@@ -96,26 +65,15 @@ MethodFigures measure_method(generate::Session& session, const std::vector<std::
                                                  line.update(report);
                                              });
     line.finish(last);
-    std::vector<double> psnr, ssim, identity_distance;
-    torch::InferenceMode inference;
-    for (const project::ProjectedPhoto& photo : out.projection.photos) {
-        const torch::Tensor reconstruction = reconstruct(session, photo);
-        out.reconstructions.push_back(reconstruction);
-        const torch::Tensor a = photo.target.pixels, b = reconstruction.unsqueeze(0);
-        const ReconstructionQuality quality = reconstruction_quality(a, b);
-        psnr.push_back(quality.psnr_db);
-        ssim.push_back(quality.ssim);
-        if (identity) {
-            const torch::Tensor e = identity(torch::cat({project::to_generator_range(a), project::to_generator_range(b)}));
-            identity_distance.push_back((e[0] - e[1]).norm().item<double>());
-        }
-    }
+    const project::ProjectionFigures figures = project::measure_projection(session, out.projection, identity);
+    out.reconstructions = figures.reconstructions;
     out.figures = {{"loss", project::to_string(out.projection.loss)},
                    {"space", project::to_string(options.projection.mode)},
-                   {"steps", options.projection.steps},
-                   {"psnr_db", summary(psnr)},
-                   {"ssim", summary(ssim)},
-                   {"identity_distance", summary(identity_distance)},
+                   {"start_latent", out.projection.start},
+                   {"steps", out.projection.photos.front().steps},
+                   {"psnr_db", summary(figures.psnr_db)},
+                   {"ssim", summary(figures.ssim)},
+                   {"identity_distance", summary(figures.identity_distance)},
                    {"seconds_per_photo_batched", out.projection.seconds / static_cast<double>(photos.size())},
                    {"batch", options.batch}};
     return out;
@@ -128,9 +86,15 @@ void run_measure(const MeasureParams& params) {
     if (!params.grid.empty()) check_output_file(params.grid, "--grid", "grid.png");
     project::PhotoProjectionOptions options = params.projection.options();
     project::PhotoProjectionOptions baseline = options;
-    baseline.loss = params.baseline;
-    baseline.projection.mode = project::LatentMode::kW;
-    baseline.projection.optimize_noise = false;
+    if (params.baseline == "average") {
+        // Today's projection without an encoder: the chosen loss from the average face.
+        baseline.use_encoder = false;
+        baseline.projection.steps = params.baseline_steps;
+    } else {
+        baseline.loss = params.baseline;
+        baseline.projection.mode = project::LatentMode::kW;
+        baseline.projection.optimize_noise = false;
+    }
     core::set_cpu_threads(params.threads);
 
     generate::Session session(params.model);
@@ -144,9 +108,11 @@ void run_measure(const MeasureParams& params) {
         while (std::getline(items, item, ',')) edits.push_back(edit::parse_edits(item, false).front());
         editor->check(edits);
     }
-    int64_t skipped = 0;
-    const std::vector<std::string> photos = usable_photos(image_files(params.photos), params.count,
-                                                          session.config().resolution, options.crop_scale, &skipped);
+    const project::UsablePhotos usable =
+        project::usable_photos(project::image_files(params.photos), params.count, session.config().resolution,
+                               options.crop_scale, data::kDefaultPredictorPath);
+    const std::vector<std::string>& photos = usable.files;
+    const int64_t skipped = usable.skipped;
     if (photos.empty()) throw make_error("no photo in '", params.photos, "' has a face the model can take");
     const project::IdentityEmbedder identity =
         project::load_identity_embedder(options.identity_network, session.device(), options.crop_scale);
@@ -170,6 +136,12 @@ void run_measure(const MeasureParams& params) {
         }
     }
     chosen.figures["seconds_per_photo_alone"] = one.seconds;
+    if (params.baseline == "average") {
+        project::PhotoProjectionOptions single_baseline = baseline;
+        single_baseline.batch = 1;
+        base.figures["seconds_per_photo_alone"] =
+            project::project_photos(session.model_path(), session.device(), {photos[0]}, single_baseline).seconds;
+    }
 
     if (!params.grid.empty()) {
         torch::InferenceMode inference;
@@ -190,7 +162,7 @@ void run_measure(const MeasureParams& params) {
         request.latents = generate::Latents{generate::LatentSpace::WS, chosen.projection.photos[0].ws, "w"};
         provenance::ImageProvenance info = session.provenance_for(request);
         info.n_images = rows * columns;
-        info.edit = "rows: photo | pixel-loss projection | projection | " + params.edits;
+        info.edit = "rows: photo | baseline (" + params.baseline + ") | projection | " + params.edits;
         create_output_folder(params.grid);
         provenance::write_labelled_png(params.grid, core::make_image_grid(torch::stack(cells), columns), info);
     }
@@ -218,7 +190,11 @@ void add_project_measure_command(CLI::App& project) {
     cmd->add_option("--count", params->count, "Photos to project (those without a usable face are skipped)")
         ->capture_default_str();
     add_projection_options(cmd, params->projection);
-    cmd->add_option("--baseline", params->baseline, "Loss of the baseline (w only)")->capture_default_str();
+    cmd->add_option("--baseline", params->baseline,
+                    "The baseline: a loss (w only, as the chosen start and steps), or 'average': the chosen loss "
+                    "from the average face, without the encoder")
+        ->capture_default_str();
+    cmd->add_option("--baseline-steps", params->baseline_steps, "Steps of the 'average' baseline")->capture_default_str();
     cmd->add_option("--grid", params->grid, "PNG: photo | baseline | projection | edits, a row per photo");
     cmd->add_option("--grid-faces", params->grid_faces, "Rows of the grid")->capture_default_str();
     cmd->add_option("--edits", params->edits, "Edits shown in the grid, one column each")->capture_default_str();

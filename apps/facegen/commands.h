@@ -35,6 +35,7 @@ void add_edit_command(CLI::App& app);  // `edit` (strips) and `edit measure`
 #ifdef FACEGEN_HAVE_PROJECT
 void add_project_command(CLI::App& app);          // `project`, with `project measure`
 void add_project_measure_command(CLI::App& project);  // cmd_project_measure.cpp
+void add_encoder_command(CLI::App& app);          // `encoder train` (cmd_encoder.cpp)
 #endif
 #ifdef FACEGEN_HAVE_SERVE
 void add_serve_command(CLI::App& app);

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
 #endif
 #ifdef FACEGEN_HAVE_PROJECT
     facegen::app::add_project_command(app);
+    facegen::app::add_encoder_command(app);
 #endif
 #ifdef FACEGEN_HAVE_SERVE
     facegen::app::add_serve_command(app);

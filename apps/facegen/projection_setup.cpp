@@ -17,10 +17,16 @@ using json = nlohmann::json;
 
 project::PhotoProjectionOptions ProjectionParams::options() const {
     project::PhotoProjectionOptions options;
-    if (steps < 1 || steps > 100000) throw make_error("bad --steps ", steps, ": expected 1..100000");
+    if (steps < 0 || steps > 100000) throw make_error("bad --steps ", steps, ": expected 1..100000 (0: the default)");
     if (!(crop_scale > 0.1 && crop_scale <= 2.0)) throw make_error("bad --crop-scale ", crop_scale, ": expected (0.1, 2]");
     if (batch < 1 || batch > 256) throw make_error("bad --batch ", batch, ": expected 1..256");
-    options.projection.steps = steps;
+    if (steps > 0) {
+        options.projection.steps = steps;
+        options.encoder_steps = steps;
+    }
+    options.use_encoder = !no_encoder;
+    options.encoder = encoder;
+    if (no_encoder && !encoder.empty()) throw make_error("--no-encoder and --encoder: choose one");
     try {
         options.projection.mode = project::parse_latent_mode(space);
     } catch (const Error& e) {
@@ -36,7 +42,10 @@ project::PhotoProjectionOptions ProjectionParams::options() const {
 }
 
 void add_projection_options(CLI::App* cmd, ProjectionParams& params) {
-    cmd->add_option("--steps", params.steps, "Optimisation steps")->capture_default_str();
+    cmd->add_option("--steps", params.steps,
+                    "Optimisation steps (default: " + std::to_string(project::kStepsAfterEncoder) +
+                        " after the model's encoder, 1000 from the average face without one)");
+    add_encoder_options(cmd, params);
     cmd->add_option("--space", params.space, "Latent to find: w (one for all layers) or w+ (one per layer)")
         ->capture_default_str();
     cmd->add_flag("--noise", params.noise, "Also optimise the noise maps (written to projected_noise.npz)");
@@ -51,6 +60,12 @@ void add_projection_options(CLI::App* cmd, ProjectionParams& params) {
                     "Face-recognition network for the identity term (default: the shipped one)");
 }
 
+void add_encoder_options(CLI::App* cmd, ProjectionParams& params) {
+    cmd->add_flag("--no-encoder", params.no_encoder,
+                  "Start from the average face, not from the model's encoder (<model stem>.encoder.safetensors)");
+    cmd->add_option("--encoder", params.encoder, "Encoder file (default: the model's, when it exists)");
+}
+
 fs::path projection_folder(const fs::path& out, const std::vector<std::string>& photos, size_t index) {
     if (photos.size() == 1) return out;
     std::map<std::string, int> stems;
@@ -61,27 +76,9 @@ fs::path projection_folder(const fs::path& out, const std::vector<std::string>& 
 
 std::string projection_note(const project::ProjectedPhoto& photo, const project::PhotoProjectionOptions& options) {
     return "projected from photo '" + fs::path(photo.photo).filename().string() + "' (" +
-           project::to_string(options.projection.mode) + ", " + std::to_string(options.projection.steps) + " steps" +
+           project::to_string(options.projection.mode) + ", " + (photo.start == "encoder" ? "encoder start + " : "") +
+           std::to_string(photo.steps) + " steps" +
            (options.projection.optimize_noise ? ", noise optimised" : "") + ")";
-}
-
-torch::Tensor reconstruct(generate::Session& session, const project::ProjectedPhoto& photo) {
-    torch::InferenceMode inference;
-    if (photo.noise.empty()) {
-        generate::Request request;
-        request.latents = generate::Latents{generate::LatentSpace::WS, photo.ws, "w"};
-        return session.synthesize(session.ws_for(request, 0, 1), model::NoiseMode::Const)[0];
-    }
-    model::SynthesisOptions synthesis;
-    synthesis.noise_mode = model::NoiseMode::Random;
-    for (const torch::Tensor& map : photo.noise) synthesis.noise.push_back(map.to(session.device()));
-    return core::images_to_uint8(session.generator()->synthesize(photo.ws.to(session.device()), synthesis))[0];
-}
-
-ReconstructionQuality reconstruction_quality(const torch::Tensor& target, const torch::Tensor& reconstruction) {
-    const auto to_nchw = [](const torch::Tensor& t) { return t.permute({0, 3, 1, 2}).to(torch::kFloat64); };
-    return {project::psnr(target, reconstruction).item<double>(),
-            project::ssim(to_nchw(target), to_nchw(reconstruction), 255.0).item<double>()};
 }
 
 json write_projection(const fs::path& folder, generate::Session& session, const project::ProjectedPhoto& photo,
@@ -99,7 +96,7 @@ json write_projection(const fs::path& folder, generate::Session& session, const 
     session.check(request);
     provenance::ImageProvenance info = session.provenance_for(request);
     info.latent_index = 0;
-    const torch::Tensor reconstruction = reconstruct(session, photo);
+    const torch::Tensor reconstruction = project::reconstruct(session, photo);
     provenance::write_labelled_png(folder / "proj.png", reconstruction, info);
     provenance::ImageProvenance pair_info = info;
     pair_info.n_images = 2;
@@ -112,13 +109,14 @@ json write_projection(const fs::path& folder, generate::Session& session, const 
         core::write_npz(folder / "projected_noise.npz", noise);
     }
 
-    const ReconstructionQuality quality = reconstruction_quality(target.unsqueeze(0), reconstruction.unsqueeze(0));
+    const project::ReconstructionQuality quality = project::reconstruction_quality(target.unsqueeze(0), reconstruction.unsqueeze(0));
     json figures = {{"photo", photo.photo},
                     {"faces_found", photo.target.faces_found},
                     {"face_size_px", photo.target.face_size_px},
                     {"pad_fraction", photo.target.pad_fraction},
                     {"space", project::to_string(options.projection.mode)},
-                    {"steps", options.projection.steps},
+                    {"start_latent", photo.start},
+                    {"steps", photo.steps},
                     {"noise_optimised", options.projection.optimize_noise},
                     {"loss", photo.loss},
                     {"psnr_db", quality.psnr_db},

@@ -9,13 +9,16 @@
 
 #include "generate/session.h"
 #include "project/photo_projection.h"
+#include "project/projection_quality.h"
 
 // The projection flags that `facegen project` and `facegen edit --target` share, and the
 // files a projection leaves behind (target.png, proj.png, projected_w.npz, projection.json).
 namespace facegen::app {
 
 struct ProjectionParams {
-    int64_t steps = 1000;
+    int64_t steps = 0;  // 0: project::kStepsAfterEncoder after an encoder, else 1000
+    bool no_encoder = false;
+    std::string encoder;
     std::string space = "w";
     bool noise = false;
     std::string loss = "default";
@@ -29,6 +32,8 @@ struct ProjectionParams {
 };
 
 void add_projection_options(CLI::App* cmd, ProjectionParams& params);
+/// --no-encoder and --encoder (part of add_projection_options; edit adds them alone).
+void add_encoder_options(CLI::App* cmd, ProjectionParams& params);
 
 /// Where the files of photo `index` of `count` go: `out` itself for one photo, else
 /// out/<photo's stem> (out/<stem>-<index> when two photos share a stem).
@@ -38,16 +43,6 @@ std::filesystem::path projection_folder(const std::filesystem::path& out, const 
 /// The provenance note of images made from a projected photo.
 std::string projection_note(const project::ProjectedPhoto& photo, const project::PhotoProjectionOptions& options);
 
-/// The image of a projected photo as generate makes it from projected_w.npz (const
-/// noise), or with its optimised noise: uint8 [R, R, 3].
-torch::Tensor reconstruct(generate::Session& session, const project::ProjectedPhoto& photo);
-
-/// How close a reconstruction is to its target (both uint8 [1, R, R, 3]).
-struct ReconstructionQuality {
-    double psnr_db = 0;
-    double ssim = 0;
-};
-ReconstructionQuality reconstruction_quality(const torch::Tensor& target, const torch::Tensor& reconstruction);
 
 /// Writes target.png, proj.png (labelled, as generate writes it), side_by_side.png,
 /// projected_w.npz ("w" [1, num_ws, w_dim], as the official projector) and, with optimised

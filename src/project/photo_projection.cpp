@@ -98,12 +98,28 @@ std::vector<TargetFace> align_photos(const std::vector<std::string>& photos, int
     return targets;
 }
 
+ChosenEncoder choose_encoder(const PhotoProjectionOptions& options, const std::filesystem::path& model_path,
+                             const std::string& model_id, torch::Device device) {
+    ChosenEncoder out;
+    if (!options.use_encoder) return out;
+    out.path = options.encoder.empty() ? encoder_path_for(model_path) : options.encoder;
+    if (options.encoder.empty() && !std::filesystem::exists(out.path)) return {};
+    out.encoder = load_encoder(out.path, model_id, device).encoder;
+    return out;
+}
+
 PhotoProjection project_photos(const std::filesystem::path& model_path, torch::Device device,
                                const std::vector<std::string>& photos, const PhotoProjectionOptions& options,
                                const core::ProgressCallback& progress) {
     if (photos.empty()) throw make_error("no photos to project");
     if (options.batch < 1) throw make_error("batch ", options.batch, " is below 1");
     options.projection.validate();
+    if (options.encoder_steps < 1 || options.encoder_steps > 100000) {
+        throw make_error("steps after the encoder ", options.encoder_steps, " is outside 1..100000");
+    }
+    if (!(options.encoder_learning_rate > 0.0) || !std::isfinite(options.encoder_learning_rate)) {
+        throw make_error("learning rate after the encoder ", options.encoder_learning_rate, " is not a finite number > 0");
+    }
     const std::filesystem::path path = model_path.empty() ? generate::find_bundled_model() : model_path;
     model::LoadedModel model = model::load_model_file(path, device, /*with_discriminator=*/true);
     const bool have_discriminator = static_cast<bool>(model.discriminator);
@@ -114,17 +130,33 @@ PhotoProjection project_photos(const std::filesystem::path& model_path, torch::D
     if (out.loss.identity <= 0.0) identity = {};
     ReconstructionLoss loss(out.loss, out.loss.discriminator > 0.0 ? model.discriminator : model::Discriminator(nullptr),
                             identity);
+    // A wrong encoder is refused before minutes of alignment and optimisation.
+    ChosenEncoder encoder = choose_encoder(options, path, model.metadata.model_id, device);
     const std::vector<TargetFace> targets =
         align_photos(photos, model.config.resolution, options.crop_scale, options.predictor_path);
 
-    Projector projector(model.generator, loss, options.projection, device);
+    ProjectionOptions schedule = options.projection;
+    if (encoder.encoder) {
+        schedule.steps = options.encoder_steps;
+        schedule.initial_learning_rate = options.encoder_learning_rate;
+        schedule.initial_w_noise = 0.0;
+        out.start = "encoder";
+        out.encoder = encoder.path;
+    }
+    Projector projector(model.generator, loss, schedule, device);
     const auto start = std::chrono::steady_clock::now();
     const int64_t n = static_cast<int64_t>(photos.size());
     for (int64_t begin = 0; begin < n; begin += options.batch) {
         const int64_t count = std::min(options.batch, n - begin);
         std::vector<torch::Tensor> pixels;
         for (int64_t i = begin; i < begin + count; ++i) pixels.push_back(targets[static_cast<size_t>(i)].pixels);
-        const ProjectionResult result = projector.project(torch::cat(pixels), [&](const StepReport& step) {
+        const torch::Tensor batch = torch::cat(pixels);
+        torch::Tensor start_w;
+        if (encoder.encoder) {
+            torch::NoGradGuard no_grad;
+            start_w = encoder.encoder->forward(to_generator_range(batch).to(device));
+        }
+        const ProjectionResult result = projector.project(batch, [&](const StepReport& step) {
             if (!progress) return;
             core::ProgressReport report;
             report.unit = "step";
@@ -133,7 +165,7 @@ PhotoProjection project_photos(const std::filesystem::path& model_path, torch::D
             report.figures.push_back({"loss", step.loss});
             for (const auto& [name, value] : step.terms) report.figures.push_back({name, value});
             progress(report);
-        });
+        }, start_w);
         for (int64_t i = 0; i < count; ++i) {
             ProjectedPhoto photo;
             photo.photo = photos[static_cast<size_t>(begin + i)];
@@ -141,6 +173,8 @@ PhotoProjection project_photos(const std::filesystem::path& model_path, torch::D
             photo.ws = result.ws.narrow(0, i, 1).clone();
             for (const torch::Tensor& map : result.noise) photo.noise.push_back(map.narrow(0, i, 1).clone());
             photo.loss = result.loss[i].item<double>();
+            photo.start = out.start;
+            photo.steps = schedule.steps;
             out.photos.push_back(std::move(photo));
         }
         out.loss_curve = result.loss_curve;

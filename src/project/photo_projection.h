@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "project/latent_encoder.h"
 #include "project/losses.h"
 #include "project/projector.h"
 #include "project/target_face.h"
@@ -27,8 +28,22 @@ LossWeights default_loss_weights(bool have_discriminator, bool have_identity);
 LossWeights parse_loss_weights(const std::string& text, bool have_discriminator, bool have_identity);
 std::string to_string(const LossWeights& weights);
 
+/// Optimisation steps after an encoder's start unless told otherwise (docs/project.md
+/// measures them against 1000 steps from the average face).
+inline constexpr int64_t kStepsAfterEncoder = 40;
+
 struct PhotoProjectionOptions {
+    /// The optimisation from the average w (no encoder): steps, space, schedule.
     ProjectionOptions projection;
+    /// Start from the encoder's guess when the model has one: the file `encoder`, or ""
+    /// for the model's own (<model stem>.encoder.safetensors beside it; none there = start
+    /// from the average w). An encoder made for another model is an error.
+    bool use_encoder = true;
+    std::filesystem::path encoder;
+    /// The short optimisation after the encoder's start: projection's options with these
+    /// steps, this peak learning rate and no noise on w (the start is already close).
+    int64_t encoder_steps = kStepsAfterEncoder;
+    double encoder_learning_rate = 0.05;
     std::string loss = "default";  // parse_loss_weights
     /// The FFHQ crop scale of the model's training set (0.7 for the bundled model).
     double crop_scale = 0.7;
@@ -45,14 +60,28 @@ struct ProjectedPhoto {
     torch::Tensor ws;                  // float32 [1, num_ws, w_dim], CPU
     std::vector<torch::Tensor> noise;  // [1, 1, R, R] per conv layer when noise was optimised
     double loss = 0;
+    std::string start;   // where the optimisation started: "encoder" or "average"
+    int64_t steps = 0;   // optimisation steps taken from there
 };
 
 struct PhotoProjection {
     std::vector<ProjectedPhoto> photos;
     LossWeights loss;
     std::vector<double> loss_curve;  // mean per step, of the last batch
-    double seconds = 0;              // optimisation only (not alignment or loading)
+    double seconds = 0;              // encoder and optimisation (not alignment or loading)
+    std::string start = "average";   // "encoder" when every photo started from its guess
+    std::filesystem::path encoder;   // the encoder file used, when one was
 };
+
+/// The encoder project_photos uses for the model at `model_path` with `model_id`: the one
+/// options name, else the model's own when it exists; null when none is used. Throws
+/// facegen::Error for a named file that is missing or damaged, or made for another model.
+struct ChosenEncoder {
+    LatentEncoder encoder{nullptr};
+    std::filesystem::path path;
+};
+ChosenEncoder choose_encoder(const PhotoProjectionOptions& options, const std::filesystem::path& model_path,
+                             const std::string& model_id, torch::Device device);
 
 /// Projects `photos` with the model at `model_path` (empty: the bundled model). Throws
 /// facegen::Error naming the photo or file at fault, before optimising anything.

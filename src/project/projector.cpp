@@ -59,7 +59,8 @@ torch::Tensor Projector::synthesize(const torch::Tensor& ws, const std::vector<t
     return generator_->synthesize(ws, options);
 }
 
-ProjectionResult Projector::project(const torch::Tensor& targets, const std::function<void(const StepReport&)>& on_step) {
+ProjectionResult Projector::project(const torch::Tensor& targets, const std::function<void(const StepReport&)>& on_step,
+                                    const torch::Tensor& start_w) {
     const model::GeneratorConfig& config = generator_->config();
     TORCH_CHECK(targets.dim() == 4 && targets.size(1) == config.resolution && targets.size(2) == config.resolution &&
                     targets.size(3) == 3 && targets.scalar_type() == torch::kUInt8,
@@ -70,7 +71,13 @@ ProjectionResult Projector::project(const torch::Tensor& targets, const std::fun
     loss_.set_targets(to_generator_range(targets).to(device_));
 
     const int64_t rows = options_.mode == LatentMode::kW ? 1 : num_ws;
-    torch::Tensor w_opt = w_avg_.view({1, 1, -1}).repeat({n, rows, 1}).clone().set_requires_grad(true);
+    torch::Tensor start = w_avg_.view({1, 1, -1}).repeat({n, rows, 1});
+    if (start_w.defined()) {
+        TORCH_CHECK(start_w.dim() == 2 && start_w.size(0) == n && start_w.size(1) == config.w_dim,
+                    "Projector: expected start w [", n, ", ", config.w_dim, "], got ", start_w.sizes());
+        start = start_w.detach().to(device_, torch::kFloat32).unsqueeze(1).repeat({1, rows, 1});
+    }
+    torch::Tensor w_opt = start.clone().set_requires_grad(true);
     std::vector<torch::Tensor> parameters = {w_opt};
     std::vector<torch::Tensor> noise;
     auto cpu = at::detail::createCPUGenerator(options_.seed + 1);

@@ -71,7 +71,9 @@ public:
     /// targets uint8 [N, R, R, 3] (aligned faces, e.g. TargetFace::pixels concatenated):
     /// each image is its own problem (the per-image losses are summed, and Adam works per
     /// element), so a batch gives what one-by-one projection gives, faster.
-    ProjectionResult project(const torch::Tensor& targets, const std::function<void(const StepReport&)>& on_step = {});
+    /// `start_w` [N, w_dim] (e.g. an encoder's guess) replaces the average w as the start.
+    ProjectionResult project(const torch::Tensor& targets, const std::function<void(const StepReport&)>& on_step = {},
+                             const torch::Tensor& start_w = {});
 
     /// The average w of the model and the RMS distance of w from it, from w_avg_samples z.
     const torch::Tensor& w_average() const { return w_avg_; }
