@@ -1,9 +1,11 @@
-// `facegen dataset build|realign|stats|info|resize|bench`: photos -> aligned, labelled, audited packed dataset.
+// `facegen dataset build|realign|stats|info|resize|bench|synth`: photos -> aligned, labelled, audited packed
+// dataset; synth: a balanced, labelled dataset of generated faces.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -14,6 +16,9 @@
 #include "data/loader.h"
 #include "data/pack.h"
 #include "data/stats.h"
+#ifdef FACEGEN_HAVE_SYNTH
+#include "synth/synth.h"
+#endif
 
 namespace facegen::app {
 namespace {
@@ -146,6 +151,73 @@ struct DatasetBenchParams {
     }
 };
 
+#ifdef FACEGEN_HAVE_SYNTH
+struct DatasetSynthParams {
+    std::string out;
+    int64_t count = 1000;
+    std::string balance = "age,gender,ethnicity";
+    std::vector<double> age_bands = {10, 20, 30, 40, 50, 60, 70};
+    std::string distribution;  // JSON file {"CELL": weight}
+    std::string model;
+    std::string classifier;
+    std::string directions;
+    std::string training;
+    uint32_t first_seed = 0;
+    std::optional<double> truncation_psi;
+    int64_t batch = 16;
+    bool no_edit = false;
+    int64_t max_tries = 20;
+    int dedup_threshold = 4;
+    double copy_threshold = 10.0;
+    bool overwrite = false;
+    bool allow_short = false;
+
+    synth::SynthOptions to_options() const {
+        synth::SynthOptions o;
+        o.out = out;
+        o.count = count;
+        o.balance = balance;
+        o.age_band_edges = age_bands;
+        if (!distribution.empty()) {
+            try {
+                o.distribution = nlohmann::json::parse(core::read_file(distribution));
+            } catch (const nlohmann::json::exception& e) {
+                throw make_error("--distribution '", distribution, "' is not JSON: ", e.what());
+            }
+        }
+        o.first_seed = first_seed;
+        o.truncation_psi = truncation_psi;
+        o.batch = batch;
+        o.edit = !no_edit;
+        o.max_tries = max_tries;
+        o.dedup_threshold = dedup_threshold;
+        o.training = training;
+        o.copy_threshold = copy_threshold;
+        o.overwrite = overwrite;
+        return o;
+    }
+    void validate() const {
+        try {
+            to_options().validate();
+        } catch (const Error& e) {
+            throw make_error("dataset synth: ", e.what());
+        }
+    }
+    std::string to_string() const {
+        std::ostringstream s;
+        s << "dataset synth: out=" << out << " count=" << count << " balance=" << balance << " age_bands=";
+        for (size_t i = 0; i < age_bands.size(); ++i) s << (i ? "," : "") << age_bands[i];
+        s << " distribution=" << (distribution.empty() ? "(uniform)" : distribution) << " model=" << (model.empty() ? "(bundled)" : model)
+          << " classifier=" << (classifier.empty() ? "(shipped)" : classifier) << " directions=" << (directions.empty() ? "(beside the model)" : directions)
+          << " training=" << (training.empty() ? "(no memorisation check)" : training) << " first_seed=" << first_seed
+          << " truncation_psi=" << (truncation_psi ? std::to_string(*truncation_psi) : "(model's)") << " batch=" << batch
+          << " edit=" << !no_edit << " max_tries=" << max_tries << " dedup_threshold=" << dedup_threshold
+          << " copy_threshold=" << copy_threshold << " overwrite=" << overwrite << " allow_short=" << allow_short;
+        return s.str();
+    }
+};
+#endif
+
 struct DatasetInfoParams {
     std::string path;
     bool verify = false;
@@ -254,6 +326,36 @@ void run_bench(const DatasetBenchParams& params) {
               << std::endl;
 }
 
+#ifdef FACEGEN_HAVE_SYNTH
+void run_synth(const DatasetSynthParams& params) {
+    params.validate();
+    std::fprintf(stderr, "%s\n", params.to_string().c_str());
+    core::ProgressLine line("dataset synth");
+    double kept = 0;
+    const synth::SynthResult result =
+        synth::synthesize_dataset(params.model, params.classifier, params.directions, params.to_options(),
+                                  [&](const core::ProgressReport& p) { line.update(p), kept = p.done; });
+    line.finish({"img", result.report.value("images_this_run", 0.0), 0, {{"kept", kept}}});
+    nlohmann::json summary = result.report;
+    summary.erase("stats");
+    summary.erase("cells");
+    std::cout << summary.dump(2) << std::endl;
+    if (!result.complete() && !params.allow_short) {
+        std::ostringstream cells;
+        for (const auto& cell : result.report["cells"]) {
+            if (cell["achieved"] < cell["requested"]) {
+                cells << (cells.tellp() > 0 ? ", " : "") << cell["cell"].get<std::string>() << " " << cell["achieved"] << "/"
+                      << cell["requested"] << " (drawn " << cell["natural_draws"] << "x, " << cell["edits_landed"] << " of "
+                      << cell["edits_aimed"] << " edits landed)";
+            }
+        }
+        throw make_error("dataset synth: ", result.short_cells.size(), " cells fell short after the bounded tries (--max-tries ",
+                         params.max_tries, "): ", cells.str(), ". The dataset in '", params.out,
+                         "' is complete otherwise; rerun with a larger --max-tries to continue it, or --allow-short to accept it");
+    }
+}
+#endif
+
 void run_info(const DatasetInfoParams& params) {
     data::PackedDataset dataset(params.path);
     if (params.verify) dataset.verify();
@@ -343,6 +445,43 @@ void add_dataset_command(CLI::App& app) {
     bench->add_option("--x-flip", bench_params->x_flip, "Mirror augmentation")->capture_default_str();
     bench->add_option("--seconds", bench_params->seconds, "How long to measure")->capture_default_str();
     bench->callback([bench_params] { run_bench(*bench_params); });
+
+#ifdef FACEGEN_HAVE_SYNTH
+    auto synth_params = std::make_shared<DatasetSynthParams>();
+    CLI::App* synth = dataset->add_subcommand(
+        "synth", "A labelled dataset of generated faces balanced over classifier-read groups (ImageFolder layout + labels)");
+    synth->add_option("--out", synth_params->out, "Dataset folder to create, or a synth run to continue")->required();
+    synth->add_option("--count", synth_params->count, "Images wanted")->capture_default_str();
+    synth->add_option("--balance", synth_params->balance,
+                      "Groups to balance over: age, gender, ethnicity, or yes/no attributes (smiling, eyeglasses, ...)")
+        ->capture_default_str();
+    synth->add_option("--age-bands", synth_params->age_bands, "Upper edges of the age bands in years (10,20,...,70: 0-9 ... 70+)")
+        ->delimiter(',')
+        ->capture_default_str();
+    synth->add_option("--distribution", synth_params->distribution,
+                      "JSON file {\"CELL\": weight, ...} (cells left out get none); default: uniform over the cells");
+    synth->add_option("--model", synth_params->model, "Model file (default: the bundled model)");
+    synth->add_option("--classifier", synth_params->classifier, "Attribute classifier (default: the shipped one)");
+    synth->add_option("--directions", synth_params->directions, "Attribute directions for the edits (default: beside the model)");
+    synth->add_option("--training", synth_params->training,
+                      "Packed training dataset of the model: faces too close to one of its faces are replaced (memorisation check)");
+    synth->add_option("--first-seed", synth_params->first_seed, "First seed drawn; seeds follow in order")->capture_default_str();
+    synth->add_option("--truncation-psi", synth_params->truncation_psi, "Truncation psi (default: the model's)");
+    synth->add_option("--batch", synth_params->batch, "Faces per forward pass")->capture_default_str();
+    synth->add_flag("--no-edit", synth_params->no_edit, "Only draw seeds: no edits toward under-filled cells");
+    synth->add_option("--max-tries", synth_params->max_tries,
+                      "Seeds drawn <= this x --count, edits aimed at a cell <= this x its count; then short cells are reported")
+        ->capture_default_str();
+    synth->add_option("--dedup-threshold", synth_params->dedup_threshold,
+                      "Max perceptual-hash distance (bits of 64) of near-duplicates; -1 keeps all")
+        ->capture_default_str();
+    synth->add_option("--copy-threshold", synth_params->copy_threshold,
+                      "RMS pixel distance (uint8) under which a face counts as a copy of a training face")
+        ->capture_default_str();
+    synth->add_flag("--overwrite", synth_params->overwrite, "Replace a folder at --out that is not this run");
+    synth->add_flag("--allow-short", synth_params->allow_short, "Exit 0 even when some cells fell short");
+    synth->callback([synth_params] { run_synth(*synth_params); });
+#endif
 
     auto info_params = std::make_shared<DatasetInfoParams>();
     CLI::App* info = dataset->add_subcommand("info", "Summary of a packed dataset");
