@@ -58,7 +58,7 @@ bool has_direction(const edit::AttributeDirections& directions, const std::strin
 
 }  // namespace
 
-EditSupport make_edit_support(const generate::Session& session, const fs::path& directions) {
+EditSupport make_edit_support(generate::Session& session, const fs::path& directions) {
     const fs::path path = directions.empty() ? edit::directions_path_for(session.model_path()) : directions;
     EditSupport support;
     if (directions.empty() && !fs::exists(path)) {
@@ -67,13 +67,10 @@ EditSupport make_edit_support(const generate::Session& session, const fs::path& 
         return support;
     }
     // Changes need no classifier: the editor only moves w. Served edits stop at the edge of
-    // the model's faces as generate --edit does (the same pixels for the same request); the
-    // edge is sampled through a second session of the same model, because the batcher's
-    // session belongs to its worker thread.
+    // the model's faces as generate --edit does (the same pixels for the same request).
     auto editable = std::make_shared<edit::Editor>(
         edit::AttributeDirections::load(path, session.metadata().model_id), /*classifier=*/nullptr);
-    generate::Session sampling(session.model_path(), session.device());
-    editable->set_reach(edit::LatentReach::sample(sampling));
+    editable->set_reach(edit::LatentReach::sample(session));
     std::shared_ptr<const edit::Editor> editor = editable;
     support.attach = [editor](generate::Request& request, const std::string& changes) {
         std::vector<edit::AttributeEdit> edits;

@@ -28,6 +28,8 @@ struct EditSupport {
 /// Loads the attribute directions of `session`'s model: `directions` or, when empty,
 /// <model>.directions.safetensors beside it. No such file: edits are not offered (said in
 /// the description). A file that is corrupt or made for another model: facegen::Error.
-EditSupport make_edit_support(const generate::Session& session, const std::filesystem::path& directions);
+/// Samples the edge of the model's faces through `session` (the mapping network, ~0.1 s):
+/// call it before the session is handed to the batcher's worker thread.
+EditSupport make_edit_support(generate::Session& session, const std::filesystem::path& directions);
 
 }  // namespace facegen::serve

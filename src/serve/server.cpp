@@ -181,12 +181,36 @@ HttpResponse library_error(const httplib::Request& request, int status, size_t m
     }
 }
 
+/// What the server reads before its batcher's worker thread takes the model: the model is
+/// loaded once, and the edits' reach is sampled from that session while it is still ours.
+struct OpenedModel {
+    ServerOptions options;
+    generate::Session session;
+    EditSupport edits;
+};
+
+OpenedModel open_model(ServerOptions options) {
+    generate::Session session(options.model, options.device);
+    EditSupport edits;
+#ifdef FACEGEN_SERVE_EDIT
+    edits = make_edit_support(session, options.directions);
+#else
+    if (!options.directions.empty()) {
+        throw make_error("directions file '", options.directions.string(),
+                         "' given, but this facegen was built without src/edit");
+    }
+#endif
+    return {std::move(options), std::move(session), std::move(edits)};
+}
+
 }  // namespace
 
 struct Server::Impl {
-    explicit Impl(ServerOptions options_in)
-        : options(std::move(options_in)),
-          batcher(generate::Session(options.model, options.device), options.batcher,
+    explicit Impl(ServerOptions options_in) : Impl(open_model(std::move(options_in))) {}
+
+    explicit Impl(OpenedModel opened)
+        : options(std::move(opened.options)),
+          batcher(std::move(opened.session), options.batcher,
                   [this](int64_t n_images, double seconds) { metrics.observe_batch(n_images, seconds); }),
           api(batcher, metrics, options.limits) {
 #ifdef FACEGEN_SERVE_DETECT
@@ -194,11 +218,7 @@ struct Server::Impl {
         detect = std::move(route.handle);
         api.set_detection(route.description);
 #endif
-#ifdef FACEGEN_SERVE_EDIT
-        api.set_edits(make_edit_support(batcher.session(), options.directions));
-#else
-        if (!options.directions.empty()) throw make_error("--directions: this facegen was built without src/edit");
-#endif
+        api.set_edits(std::move(opened.edits));
         configure();
         add_routes();
     }
