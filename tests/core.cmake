@@ -6,5 +6,6 @@ facegen_add_test(NAME core_unit_tests
           unit/core_heap_tuning_test.cpp
           unit/core_random_stream_test.cpp
           unit/core_summary_test.cpp
+          unit/core_versioned_safetensors_test.cpp
   LIBS facegen_core
   LABELS unit)

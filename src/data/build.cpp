@@ -288,156 +288,222 @@ nlohmann::json BuildReport::to_json() const {
             {"skipped", skipped_json},    {"duplicates", duplicates_json}};
 }
 
-BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallback& progress) {
-    options.validate();
-    const auto start = std::chrono::steady_clock::now();
-    SourceWalker walker(options.inputs);
+namespace {
+
+// The steps of build_dataset.
+
+/// The label source, asked to recognise the first 200 file names.
+std::unique_ptr<LabelProvider> open_labels(const BuildOptions& options, const SourceWalker& walker) {
     std::vector<std::string> sample_names;
     for (const auto& file : walker.files()) {
         if (sample_names.size() >= 200) break;
         sample_names.push_back(file.filename().string());
     }
-    const std::unique_ptr<LabelProvider> labels = make_label_provider(options.labels, options.inputs, sample_names);
-    std::vector<LabelColumn> columns = labels ? labels->columns() : std::vector<LabelColumn>{};
-    const int64_t identity_column = [&] {
-        for (size_t c = 0; c < columns.size(); ++c) {
-            if (columns[c].name == "identity") return static_cast<int64_t>(c);
-        }
-        return int64_t{-1};
-    }();
+    return make_label_provider(options.labels, options.inputs, sample_names);
+}
 
+/// The column of person identities (the split keeps a person's images together), or -1.
+int64_t identity_column_of(const std::vector<LabelColumn>& columns) {
+    for (size_t c = 0; c < columns.size(); ++c) {
+        if (columns[c].name == "identity") return static_cast<int64_t>(c);
+    }
+    return -1;
+}
+
+/// One face detector per thread for FFHQ alignment; none otherwise.
+std::vector<std::unique_ptr<FaceDetector>> make_detectors(const BuildOptions& options) {
     std::vector<std::unique_ptr<FaceDetector>> detectors;
     if (options.align == AlignMode::kFFHQ) {
         detectors.push_back(std::make_unique<FaceDetector>(options.landmarks_model, options.upsample));
         for (int64_t t = 1; t < options.n_threads; ++t) detectors.push_back(detectors[0]->clone());
     }
+    return detectors;
+}
 
-    PackWriter writer(options.out, options.resolution, /*channels=*/3, options.overwrite);
-    BuildReport report;
-    report.labels = labels ? labels->describe() : "none";
-    PackIndex index;
-    index.label_columns = columns;
-    std::vector<std::string> kept_sources;
-    std::vector<std::string> unlabelled;
-    DuplicateFinder duplicates(options.dedup_threshold);
-    double pad_sum = 0;
+/// Source files read in walk order, decoded together and then written in that order.
+struct SourceBlock {
+    std::vector<SourceItem> items;
+    std::vector<std::string> errors;  // a read error per item ("" when read)
+};
+
+/// Reads up to `block_size` items; false when the walk (or options.limit) ends with it.
+bool read_block(SourceWalker& walker, const BuildOptions& options, int64_t n_inputs_before, size_t block_size,
+                SourceBlock& block) {
+    while (block.items.size() < block_size) {
+        if (options.limit > 0 && n_inputs_before + static_cast<int64_t>(block.items.size()) >= options.limit) return false;
+        SourceItem item;
+        std::string error;
+        if (!walker.next(item, error)) return false;
+        block.items.push_back(std::move(item));
+        block.errors.push_back(std::move(error));
+    }
+    return true;
+}
+
+/// Decodes, detects and aligns every item of `block` on options.n_threads threads; an
+/// item that throws is skipped with the reason.
+std::vector<ItemResult> process_block(const SourceBlock& block, const BuildOptions& options,
+                                      const std::vector<std::unique_ptr<FaceDetector>>& detectors) {
+    std::vector<ItemResult> results(block.items.size());
+    std::atomic<size_t> next{0};
+    auto work = [&](size_t thread) {
+        for (size_t i = next++; i < block.items.size(); i = next++) {
+            try {
+                results[i] = process_item(block.items[i], block.errors[i], options,
+                                          detectors.empty() ? nullptr : detectors[thread].get());
+            } catch (const std::exception& e) {
+                results[i] = ItemResult{};
+                results[i].skip_reason = std::string("failed: ") + e.what();
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    const size_t n_threads = std::min(static_cast<size_t>(options.n_threads), std::max<size_t>(block.items.size(), 1));
+    for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(work, t);
+    work(0);
+    for (auto& t : threads) t.join();
+    return results;
+}
+
+/// The pack being written and what the report counts of it.
+class PackBuilder {
+public:
+    PackBuilder(const BuildOptions& options, const LabelProvider* labels)
+        : options_(options),
+          labels_(labels),
+          writer_(options.out, options.resolution, /*channels=*/3, options.overwrite),
+          duplicates_(options.dedup_threshold) {
+        report_.labels = labels ? labels->describe() : "none";
+        index_.label_columns = labels ? labels->columns() : std::vector<LabelColumn>{};
+    }
+
+    /// Writes the crops of a processed block in walk order: labels looked up, near
+    /// duplicates of a kept image left out, skips recorded.
+    void add(const SourceBlock& block, std::vector<ItemResult>& results) {
+        for (size_t i = 0; i < block.items.size(); ++i) {
+            const SourceItem& item = block.items[i];
+            ++report_.n_inputs;
+            ItemResult& r = results[i];
+            report_.n_decoded += r.decoded ? 1 : 0;
+            report_.n_faces += r.n_faces;
+            if (!r.skip_reason.empty()) {
+                report_.skipped.push_back({item.display(), r.skip_reason});
+                continue;
+            }
+            std::optional<std::vector<int64_t>> row;
+            if (labels_) row = labels_->lookup(item.base_name(), item.member.empty() ? item.path : item.member);
+            if (labels_ && !row) {
+                ++report_.n_unlabelled;
+                if (unlabelled_.size() < kMaxListed) unlabelled_.push_back(item.display());
+            }
+            for (auto& crop : r.crops) add_crop(item, crop, row);
+        }
+    }
+
+    void report_progress(const core::ProgressCallback& progress, double total) const {
+        if (!progress) return;
+        core::ProgressReport p{"file", static_cast<double>(report_.n_inputs), total, {}};
+        p.figures = {{"kept", static_cast<double>(writer_.size())},
+                     {"skipped", static_cast<double>(report_.skipped.size())},
+                     {"dups", static_cast<double>(report_.duplicates.size())}};
+        progress(p);
+    }
+
+    /// Splits the images (by identity when the labels have one), records the build in the
+    /// index and commits the pack.
+    BuildReport commit(std::chrono::steady_clock::time_point start) {
+        report_.n_images = writer_.size();
+        if (report_.n_images == 0) {
+            throw make_error("no images to write: ", report_.n_inputs, " inputs, ", report_.skipped.size(),
+                             " skipped (first: ",
+                             report_.skipped.empty() ? "-" : report_.skipped[0].source + ": " + report_.skipped[0].reason,
+                             ")");
+        }
+        const int64_t identity_column = identity_column_of(index_.label_columns);
+        std::vector<int64_t> identities;
+        if (identity_column >= 0) {
+            for (const auto& row : index_.labels) identities.push_back(row[static_cast<size_t>(identity_column)]);
+        }
+        index_.splits = make_split(report_.n_images, identities, options_.val_fraction, options_.seed);
+        for (Split s : index_.splits) (s == Split::kTrain ? report_.n_train : report_.n_val)++;
+        report_.mean_pad_fraction = pad_sum_ / static_cast<double>(report_.n_images);
+        report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+        nlohmann::json inputs = nlohmann::json::array();
+        for (const auto& input : options_.inputs) inputs.push_back(fs::absolute(input).string());
+        index_.build = report_.to_json();
+        index_.build["unlabelled"] = unlabelled_;
+        index_.build["params"] = {{"inputs", inputs},
+                                  {"resolution", options_.resolution},
+                                  {"align", to_string(options_.align)},
+                                  {"crop_scale", options_.crop_scale},
+                                  {"labels", to_string(options_.labels)},
+                                  {"faces", to_string(options_.faces)},
+                                  {"dedup_threshold", options_.dedup_threshold},
+                                  {"val_fraction", options_.val_fraction},
+                                  {"seed", options_.seed},
+                                  {"landmarks_model", options_.landmarks_model},
+                                  {"upsample", options_.upsample},
+                                  {"limit", options_.limit}};
+        index_.build["split_by"] = identity_column >= 0 ? "identity" : "image";
+        if (!options_.license.empty()) index_.build["license"] = options_.license;
+        writer_.commit(std::move(index_));
+        return report_;
+    }
+
+private:
+    void add_crop(const SourceItem& item, Candidate& crop, const std::optional<std::vector<int64_t>>& row) {
+        ++report_.n_aligned;
+        const std::vector<uint8_t> chw = to_chw(crop.image);
+        const uint64_t hash = perceptual_hash(chw.data(), 3, options_.resolution);
+        const auto candidate_index = static_cast<int64_t>(kept_sources_.size());
+        if (auto match = duplicates_.check_and_add(hash, candidate_index)) {
+            report_.duplicates.push_back(
+                {item.display(), kept_sources_[static_cast<size_t>(match->index)], match->distance});
+            return;
+        }
+        crop.provenance["phash"] = hex64(hash);
+        writer_.append(chw.data(), crop.provenance);
+        kept_sources_.push_back(item.display());
+        index_.labels.push_back(row ? *row : std::vector<int64_t>(index_.label_columns.size(), kUnknownLabel));
+        pad_sum_ += crop.pad_fraction;
+        report_.n_padded += crop.pad_fraction > 0 ? 1 : 0;
+    }
+
+    const BuildOptions& options_;
+    const LabelProvider* labels_;
+    PackWriter writer_;
+    BuildReport report_;
+    PackIndex index_;
+    std::vector<std::string> kept_sources_;  // the source of each kept image, to name duplicates
+    std::vector<std::string> unlabelled_;
+    DuplicateFinder duplicates_;
+    double pad_sum_ = 0;
+};
+
+}  // namespace
+
+BuildReport build_dataset(const BuildOptions& options, const core::ProgressCallback& progress) {
+    options.validate();
+    const auto start = std::chrono::steady_clock::now();
+    SourceWalker walker(options.inputs);
+    const std::unique_ptr<LabelProvider> labels = open_labels(options, walker);
+    const std::vector<std::unique_ptr<FaceDetector>> detectors = make_detectors(options);
+    PackBuilder pack(options, labels.get());
     const bool has_archives = std::any_of(walker.files().begin(), walker.files().end(),
                                           [](const fs::path& p) { return is_archive_name(p); });
     const double total = has_archives ? 0.0 : static_cast<double>(walker.files().size());
     const size_t block_size = kBlockPerThread * static_cast<size_t>(options.n_threads);
-
-    bool done = false;
-    while (!done) {
-        std::vector<SourceItem> items;
-        std::vector<std::string> errors;
-        while (items.size() < block_size) {
-            if (options.limit > 0 && report.n_inputs + static_cast<int64_t>(items.size()) >= options.limit) {
-                done = true;
-                break;
-            }
-            SourceItem item;
-            std::string error;
-            if (!walker.next(item, error)) {
-                done = true;
-                break;
-            }
-            items.push_back(std::move(item));
-            errors.push_back(std::move(error));
-        }
-        std::vector<ItemResult> results(items.size());
-        std::atomic<size_t> next{0};
-        auto work = [&](size_t thread) {
-            for (size_t i = next++; i < items.size(); i = next++) {
-                try {
-                    results[i] = process_item(items[i], errors[i], options,
-                                              detectors.empty() ? nullptr : detectors[thread].get());
-                } catch (const std::exception& e) {
-                    results[i] = ItemResult{};
-                    results[i].skip_reason = std::string("failed: ") + e.what();
-                }
-            }
-        };
-        std::vector<std::thread> threads;
-        const size_t n_threads = std::min(static_cast<size_t>(options.n_threads), std::max<size_t>(items.size(), 1));
-        for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(work, t);
-        work(0);
-        for (auto& t : threads) t.join();
-
-        for (size_t i = 0; i < items.size(); ++i) {
-            ++report.n_inputs;
-            ItemResult& r = results[i];
-            report.n_decoded += r.decoded ? 1 : 0;
-            report.n_faces += r.n_faces;
-            if (!r.skip_reason.empty()) {
-                report.skipped.push_back({items[i].display(), r.skip_reason});
-                continue;
-            }
-            std::optional<std::vector<int64_t>> row;
-            if (labels) row = labels->lookup(items[i].base_name(), items[i].member.empty() ? items[i].path : items[i].member);
-            if (labels && !row) {
-                ++report.n_unlabelled;
-                if (unlabelled.size() < kMaxListed) unlabelled.push_back(items[i].display());
-            }
-            for (auto& crop : r.crops) {
-                ++report.n_aligned;
-                const std::vector<uint8_t> chw = to_chw(crop.image);
-                const uint64_t hash = perceptual_hash(chw.data(), 3, options.resolution);
-                const auto candidate_index = static_cast<int64_t>(kept_sources.size());
-                if (auto match = duplicates.check_and_add(hash, candidate_index)) {
-                    report.duplicates.push_back(
-                        {items[i].display(), kept_sources[static_cast<size_t>(match->index)], match->distance});
-                    continue;
-                }
-                crop.provenance["phash"] = hex64(hash);
-                writer.append(chw.data(), crop.provenance);
-                kept_sources.push_back(items[i].display());
-                index.labels.push_back(row ? *row : std::vector<int64_t>(columns.size(), kUnknownLabel));
-                pad_sum += crop.pad_fraction;
-                report.n_padded += crop.pad_fraction > 0 ? 1 : 0;
-            }
-        }
-        if (progress) {
-            core::ProgressReport p{"file", static_cast<double>(report.n_inputs), total, {}};
-            p.figures = {{"kept", static_cast<double>(writer.size())},
-                         {"skipped", static_cast<double>(report.skipped.size())},
-                         {"dups", static_cast<double>(report.duplicates.size())}};
-            progress(p);
-        }
+    int64_t n_inputs = 0;
+    for (bool more = true; more;) {
+        SourceBlock block;
+        more = read_block(walker, options, n_inputs, block_size, block);
+        std::vector<ItemResult> results = process_block(block, options, detectors);
+        n_inputs += static_cast<int64_t>(block.items.size());
+        pack.add(block, results);
+        pack.report_progress(progress, total);
     }
-    report.n_images = writer.size();
-    if (report.n_images == 0) {
-        throw make_error("no images to write: ", report.n_inputs, " inputs, ", report.skipped.size(),
-                         " skipped (first: ", report.skipped.empty() ? "-" : report.skipped[0].source + ": " + report.skipped[0].reason, ")");
-    }
-    std::vector<int64_t> identities;
-    if (identity_column >= 0) {
-        for (const auto& row : index.labels) identities.push_back(row[static_cast<size_t>(identity_column)]);
-    }
-    index.splits = make_split(report.n_images, identities, options.val_fraction, options.seed);
-    for (Split s : index.splits) (s == Split::kTrain ? report.n_train : report.n_val)++;
-    report.mean_pad_fraction = pad_sum / static_cast<double>(report.n_images);
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-    nlohmann::json inputs = nlohmann::json::array();
-    for (const auto& input : options.inputs) inputs.push_back(fs::absolute(input).string());
-    index.build = report.to_json();
-    index.build["unlabelled"] = unlabelled;
-    index.build["params"] = {{"inputs", inputs},
-                             {"resolution", options.resolution},
-                             {"align", to_string(options.align)},
-                             {"crop_scale", options.crop_scale},
-                             {"labels", to_string(options.labels)},
-                             {"faces", to_string(options.faces)},
-                             {"dedup_threshold", options.dedup_threshold},
-                             {"val_fraction", options.val_fraction},
-                             {"seed", options.seed},
-                             {"landmarks_model", options.landmarks_model},
-                             {"upsample", options.upsample},
-                             {"limit", options.limit}};
-    index.build["split_by"] = identity_column >= 0 ? "identity" : "image";
-    if (!options.license.empty()) index.build["license"] = options.license;
-    writer.commit(std::move(index));
-    return report;
+    return pack.commit(start);
 }
 
 BuildReport realign_dataset(const RealignOptions& options, const core::ProgressCallback& progress) {

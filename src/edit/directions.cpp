@@ -6,6 +6,7 @@
 #include "attributes/catalogue.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/versioned_safetensors.h"
 
 namespace facegen::edit {
 namespace {
@@ -26,6 +27,10 @@ std::pair<torch::Tensor, torch::Tensor> ridge_fit(const torch::Tensor& x, const 
     return {gradients, offsets};
 }
 
+core::FileFormat directions_file_format() {
+    return {kDirectionsFormat, "directions file", kOldestDirectionsFormatVersion, kDirectionsFormatVersion, ""};
+}
+
 }  // namespace
 
 const std::vector<std::string>& default_kept_attributes() {
@@ -40,117 +45,131 @@ bool same_attribute_group(const std::string& a, const std::string& b) {
     return a == b || (!group.empty() && group == attributes::find_attribute(b).softmax_group);
 }
 
-AttributeDirections AttributeDirections::fit(generate::Session& session, attributes::AttributeClassifier& classifier,
-                                             const DirectionFitOptions& options,
-                                             const std::function<void(int64_t, int64_t)>& progress) {
-    if (options.samples < 100) throw make_error("bad samples ", options.samples, ": at least 100 faces to fit on");
-    if (options.batch < 1) throw make_error("bad batch ", options.batch, ": expected 1 or more");
-    if (!(options.ridge >= 0)) throw make_error("bad ridge ", options.ridge);
-    const auto started = std::chrono::steady_clock::now();
-    const auto& catalogue = attributes::attribute_catalogue();
+namespace {
+
+// The steps of AttributeDirections::fit.
+
+generate::Request sampling_request(const DirectionFitOptions& options) {
     generate::Request request;
     for (int64_t i = 0; i < options.samples; ++i) request.seeds.push_back(options.first_seed + static_cast<uint32_t>(i));
     request.truncation_psi = options.truncation_psi;
     request.batch = options.batch;
+    return request;
+}
+
+/// The sampled faces: every seed's w (the truncated w that made its image), and the
+/// classifier's reading of every attribute, in edit units, of the faces scored.
+struct ScoredFaces {
+    torch::Tensor w;       // float64 [samples, w_dim]
+    torch::Tensor values;  // float64 [samples, attributes]; zero for faces not scored
+};
+
+ScoredFaces sample_and_score(generate::Session& session, attributes::AttributeClassifier& classifier,
+                             const DirectionFitOptions& options, int64_t first_scored, int64_t end_scored,
+                             const std::function<void(int64_t, int64_t)>& progress) {
+    const auto& catalogue = attributes::attribute_catalogue();
+    const generate::Request request = sampling_request(options);
     session.check(request);
-
-    const int64_t w_dim = session.config().w_dim;
-    const int64_t n_fit = options.samples * 9 / 10;  // R^2 on the rest
-    const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
-    // Faces scored: all of them, or with reuse_fits only those the response is measured on.
-    const int64_t first_scored = options.reuse_fits ? n_fit : 0;
-    const int64_t end_scored = options.reuse_fits ? n_fit + n_response : options.samples;
-    torch::Tensor w = torch::empty({options.samples, w_dim}, torch::kFloat64);
-    torch::Tensor values = torch::zeros({options.samples, static_cast<int64_t>(catalogue.size())}, torch::kFloat64);
-    {
-        torch::InferenceMode inference;
-        for (int64_t begin = 0; begin < options.samples; begin += options.batch) {
-            const int64_t n = std::min(options.batch, options.samples - begin);
-            const torch::Tensor ws = session.ws_for(request, begin, n);
-            w.narrow(0, begin, n).copy_(ws.select(1, 0).to(torch::kCPU, torch::kFloat64));
-            const int64_t lo = std::max(begin, first_scored), hi = std::min(begin + n, end_scored);
-            if (lo < hi) {
-                const torch::Tensor images = session.synthesize(ws.narrow(0, lo - begin, hi - lo), model::NoiseMode::Const);
-                const std::vector<attributes::AttributeScores> scores = classifier.score(images);
-                for (int64_t i = lo; i < hi; ++i) {
-                    for (size_t a = 0; a < catalogue.size(); ++a) {
-                        values[i][static_cast<int64_t>(a)] =
-                            attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i - lo)][a]);
-                    }
+    ScoredFaces faces{torch::empty({options.samples, session.config().w_dim}, torch::kFloat64),
+                      torch::zeros({options.samples, static_cast<int64_t>(catalogue.size())}, torch::kFloat64)};
+    torch::InferenceMode inference;
+    for (int64_t begin = 0; begin < options.samples; begin += options.batch) {
+        const int64_t n = std::min(options.batch, options.samples - begin);
+        const torch::Tensor ws = session.ws_for(request, begin, n);
+        faces.w.narrow(0, begin, n).copy_(ws.select(1, 0).to(torch::kCPU, torch::kFloat64));
+        const int64_t lo = std::max(begin, first_scored), hi = std::min(begin + n, end_scored);
+        if (lo < hi) {
+            const torch::Tensor images = session.synthesize(ws.narrow(0, lo - begin, hi - lo), model::NoiseMode::Const);
+            const std::vector<attributes::AttributeScores> scores = classifier.score(images);
+            for (int64_t i = lo; i < hi; ++i) {
+                for (size_t a = 0; a < catalogue.size(); ++a) {
+                    faces.values[i][static_cast<int64_t>(a)] =
+                        attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i - lo)][a]);
                 }
             }
-            if (progress) progress(begin + n, options.samples);
+        }
+        if (progress) progress(begin + n, options.samples);
+    }
+    return faces;
+}
+
+/// Every attribute's linear model on w: R^2 from a fit on the first n_fit faces, measured
+/// on the rest; then the fit on all. Responses start at 1.
+std::vector<AttributeDirection> fit_linear_models(const ScoredFaces& faces, int64_t n_fit, double ridge) {
+    const auto& catalogue = attributes::attribute_catalogue();
+    const int64_t samples = faces.w.size(0);
+    const auto [held_gradients, held_offsets] =
+        ridge_fit(faces.w.narrow(0, 0, n_fit), faces.values.narrow(0, 0, n_fit), ridge);
+    const torch::Tensor test_w = faces.w.narrow(0, n_fit, samples - n_fit);
+    const torch::Tensor test_values = faces.values.narrow(0, n_fit, samples - n_fit);
+    const torch::Tensor predicted = test_w.mm(held_gradients.t()) + held_offsets;
+    const torch::Tensor residual = (test_values - predicted).pow(2).mean(0);
+    const torch::Tensor variance = test_values.var(0, /*unbiased=*/false).clamp_min(1e-12);
+    const torch::Tensor r2 = 1 - residual / variance;
+    const auto [gradients, offsets] = ridge_fit(faces.w, faces.values, ridge);
+    const torch::Tensor spread = faces.values.std(0);
+    std::vector<AttributeDirection> directions;
+    for (size_t a = 0; a < catalogue.size(); ++a) {
+        const auto i = static_cast<int64_t>(a);
+        directions.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
+                              r2[i].item<double>(), spread[i].item<double>(), 1.0});
+    }
+    return directions;
+}
+
+/// The linear models of `reused`, fitted for `model_id`; responses start at 1.
+std::vector<AttributeDirection> reused_linear_models(const AttributeDirections& reused, const std::string& model_id) {
+    if (reused.model_id() != model_id) {
+        throw make_error("the directions to reuse were fitted for model ", reused.model_id(), ", not for model ",
+                         model_id);
+    }
+    std::vector<AttributeDirection> directions;
+    for (const attributes::AttributeSpec& spec : attributes::attribute_catalogue()) {
+        AttributeDirection d = reused.direction(spec.name);
+        d.response = 1.0;
+        directions.push_back(d);
+    }
+    return directions;
+}
+
+/// The response of attribute `a`: the held-out faces [n_fit, n_fit + n_response) stepped
+/// along its conditioned direction by what the linear model says is one spread and scored
+/// again; the change read over the change predicted, kept within 0.05-1.5.
+double measure_response(const AttributeDirections& directions, size_t a, const ScoredFaces& faces, int64_t n_fit,
+                        int64_t n_response, generate::Session& session, attributes::AttributeClassifier& classifier,
+                        const DirectionFitOptions& options) {
+    const auto& catalogue = attributes::attribute_catalogue();
+    torch::InferenceMode inference;
+    const torch::Tensor start_w = faces.w.narrow(0, n_fit, n_response).to(torch::kFloat32);
+    const torch::Tensor start_values = faces.values.narrow(0, n_fit, n_response);
+    std::vector<std::string> kept;
+    for (const std::string& name : options.kept) {
+        if (!same_attribute_group(name, catalogue[a].name)) kept.push_back(name);
+    }
+    const EditDirection direction = directions.conditioned(catalogue[a].name, kept);
+    const double predicted = directions.directions()[a].spread;
+    const torch::Tensor step = direction.unit * static_cast<float>(predicted / direction.units_per_step);
+    double read = 0;
+    for (int64_t begin = 0; begin < n_response; begin += options.batch) {
+        const int64_t n = std::min(options.batch, n_response - begin);
+        const torch::Tensor moved =
+            (start_w.narrow(0, begin, n) + step).unsqueeze(1).expand({n, session.config().num_ws(), faces.w.size(1)});
+        const std::vector<attributes::AttributeScores> scores =
+            classifier.score(session.synthesize(moved.to(session.device()), model::NoiseMode::Const));
+        for (int64_t i = 0; i < n; ++i) {
+            read += attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i)][a]) -
+                    start_values[begin + i][static_cast<int64_t>(a)].item<double>();
         }
     }
+    return std::clamp(read / static_cast<double>(n_response) / predicted, 0.05, 1.5);
+}
 
-    AttributeDirections out;
-    out.model_id_ = session.metadata().model_id;
-    const torch::Tensor centred = w - w.mean(0);
-    out.w_covariance_ = centred.t().mm(centred) / static_cast<double>(options.samples - 1);
-    if (options.reuse_fits) {
-        if (options.reuse_fits->model_id() != out.model_id_) {
-            throw make_error("the directions to reuse were fitted for model ", options.reuse_fits->model_id(),
-                             ", not for model ", out.model_id_);
-        }
-        for (const attributes::AttributeSpec& spec : catalogue) {
-            AttributeDirection d = options.reuse_fits->direction(spec.name);
-            d.response = 1.0;
-            out.directions_.push_back(d);
-        }
-    } else {
-        // R^2 from a fit on 90% of the samples, measured on the rest; then the fit on all.
-        const auto [held_gradients, held_offsets] =
-            ridge_fit(w.narrow(0, 0, n_fit), values.narrow(0, 0, n_fit), options.ridge);
-        const torch::Tensor test_w = w.narrow(0, n_fit, options.samples - n_fit);
-        const torch::Tensor test_values = values.narrow(0, n_fit, options.samples - n_fit);
-        const torch::Tensor predicted = test_w.mm(held_gradients.t()) + held_offsets;
-        const torch::Tensor residual = (test_values - predicted).pow(2).mean(0);
-        const torch::Tensor variance = test_values.var(0, /*unbiased=*/false).clamp_min(1e-12);
-        const torch::Tensor r2 = 1 - residual / variance;
-        const auto [gradients, offsets] = ridge_fit(w, values, options.ridge);
-        const torch::Tensor spread = values.std(0);
-        for (size_t a = 0; a < catalogue.size(); ++a) {
-            const auto i = static_cast<int64_t>(a);
-            out.directions_.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
-                                       r2[i].item<double>(), spread[i].item<double>(), 1.0});
-        }
-    }
-
-    // Response: step held-out faces along each (conditioned) direction by what the linear
-    // model says is one spread, score them again, and compare the change read with it.
-    if (n_response > 0) {
-        torch::InferenceMode inference;
-        const torch::Tensor start_w = w.narrow(0, n_fit, n_response).to(torch::kFloat32);
-        const torch::Tensor start_values = values.narrow(0, n_fit, n_response);
-        for (size_t a = 0; a < catalogue.size(); ++a) {
-            std::vector<std::string> kept;
-            for (const std::string& name : options.kept) {
-                if (!same_attribute_group(name, catalogue[a].name)) kept.push_back(name);
-            }
-            const EditDirection direction = out.conditioned(catalogue[a].name, kept);
-            const double predicted = out.directions_[a].spread;
-            const torch::Tensor step = direction.unit * static_cast<float>(predicted / direction.units_per_step);
-            double read = 0;
-            for (int64_t begin = 0; begin < n_response; begin += options.batch) {
-                const int64_t n = std::min(options.batch, n_response - begin);
-                const torch::Tensor moved = (start_w.narrow(0, begin, n) + step).unsqueeze(1).expand(
-                    {n, session.config().num_ws(), w_dim});
-                const std::vector<attributes::AttributeScores> scores =
-                    classifier.score(session.synthesize(moved.to(session.device()), model::NoiseMode::Const));
-                for (int64_t i = 0; i < n; ++i) {
-                    read += attributes::to_edit_units(catalogue[a], scores[static_cast<size_t>(i)][a]) -
-                            start_values[begin + i][static_cast<int64_t>(a)].item<double>();
-                }
-            }
-            out.directions_[a].response = std::clamp(read / static_cast<double>(n_response) / predicted, 0.05, 1.5);
-            if (progress) progress(options.samples + static_cast<int64_t>(a + 1) * n_response,
-                                   options.samples + static_cast<int64_t>(catalogue.size()) * n_response);
-        }
-    }
-
+json fit_report(const std::vector<AttributeDirection>& directions, const DirectionFitOptions& options, int64_t n_fit,
+                int64_t n_response, const torch::Tensor& w, double seconds) {
+    const auto& catalogue = attributes::attribute_catalogue();
     json fits = json::object();
     for (size_t a = 0; a < catalogue.size(); ++a) {
-        const AttributeDirection& direction = out.directions_[a];
+        const AttributeDirection& direction = directions[a];
         fits[direction.attribute] = {{"r2_held_out", direction.r2},
                                      {"spread", direction.spread},
                                      {"units_per_w_step", direction.gradient.norm().item<double>()},
@@ -159,18 +178,51 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
                                                        ? "log-odds"
                                                        : catalogue[a].unit}};
     }
-    out.report_ = {{"samples", options.samples},
-                   {"step", "w covariance times the gradient, conditioned in its metric"},
-                   {"fits_reused", options.reuse_fits != nullptr},
-                   {"first_seed", options.first_seed},
-                   {"truncation_psi", options.truncation_psi},
-                   {"ridge", options.ridge},
-                   {"held_out_samples", options.samples - n_fit},
-                   {"response_samples", n_response},
-                   {"response_kept", options.kept},
-                   {"w_spread", (w - w.mean(0)).norm(2, 1).mean().item<double>()},
-                   {"attributes", fits},
-                   {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    return {{"samples", options.samples},
+            {"step", "w covariance times the gradient, conditioned in its metric"},
+            {"fits_reused", options.reuse_fits != nullptr},
+            {"first_seed", options.first_seed},
+            {"truncation_psi", options.truncation_psi},
+            {"ridge", options.ridge},
+            {"held_out_samples", options.samples - n_fit},
+            {"response_samples", n_response},
+            {"response_kept", options.kept},
+            {"w_spread", (w - w.mean(0)).norm(2, 1).mean().item<double>()},
+            {"attributes", fits},
+            {"seconds", seconds}};
+}
+
+}  // namespace
+
+AttributeDirections AttributeDirections::fit(generate::Session& session, attributes::AttributeClassifier& classifier,
+                                             const DirectionFitOptions& options,
+                                             const std::function<void(int64_t, int64_t)>& progress) {
+    if (options.samples < 100) throw make_error("bad samples ", options.samples, ": at least 100 faces to fit on");
+    if (options.batch < 1) throw make_error("bad batch ", options.batch, ": expected 1 or more");
+    if (!(options.ridge >= 0)) throw make_error("bad ridge ", options.ridge);
+    const auto started = std::chrono::steady_clock::now();
+    const auto n_attributes = static_cast<int64_t>(attributes::attribute_catalogue().size());
+    const int64_t n_fit = options.samples * 9 / 10;  // R^2 on the rest
+    const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
+    // Faces scored: all of them, or with reuse_fits only those the response is measured on.
+    const int64_t first_scored = options.reuse_fits ? n_fit : 0;
+    const int64_t end_scored = options.reuse_fits ? n_fit + n_response : options.samples;
+    const ScoredFaces faces = sample_and_score(session, classifier, options, first_scored, end_scored, progress);
+
+    AttributeDirections out;
+    out.model_id_ = session.metadata().model_id;
+    const torch::Tensor centred = faces.w - faces.w.mean(0);
+    out.w_covariance_ = centred.t().mm(centred) / static_cast<double>(options.samples - 1);
+    out.directions_ = options.reuse_fits ? reused_linear_models(*options.reuse_fits, out.model_id_)
+                                         : fit_linear_models(faces, n_fit, options.ridge);
+    // In catalogue order, each measured with the responses before it already set.
+    for (int64_t a = 0; n_response > 0 && a < n_attributes; ++a) {
+        out.directions_[static_cast<size_t>(a)].response = measure_response(
+            out, static_cast<size_t>(a), faces, n_fit, n_response, session, classifier, options);
+        if (progress) progress(options.samples + (a + 1) * n_response, options.samples + n_attributes * n_response);
+    }
+    out.report_ = fit_report(out.directions_, options, n_fit, n_response, faces.w,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return out;
 }
 
@@ -222,34 +274,20 @@ void AttributeDirections::save(const std::filesystem::path& path) const {
         names += (names.empty() ? "" : ",") + d.attribute;
     }
     if (w_covariance_.defined()) tensors["w_covariance"] = w_covariance_.to(torch::kFloat32).contiguous();
-    core::write_safetensors(path, tensors,
-                            {{"format", kDirectionsFormat},
-                             {"format_version", std::to_string(kDirectionsFormatVersion)},
-                             {"model_id", model_id_},
-                             {"attributes", names},
-                             {"fits", fits.dump()},
-                             {"report", report_.dump()}});
+    std::map<std::string, std::string> metadata = core::format_metadata(directions_file_format(), kDirectionsFormatVersion);
+    metadata.insert({{"model_id", model_id_}, {"attributes", names}, {"fits", fits.dump()}, {"report", report_.dump()}});
+    core::write_safetensors(path, tensors, metadata);
 }
 
 AttributeDirections AttributeDirections::load(const std::filesystem::path& path, const std::string& model_id) {
-    const core::SafetensorsFile file = core::read_safetensors(path);
+    const core::VersionedSafetensors read = core::read_versioned_safetensors(path, directions_file_format());
+    const core::SafetensorsFile& file = read.file;
+    const int version = read.version;
     const auto text = [&](const std::string& key) -> const std::string& {
         const auto it = file.metadata.find(key);
         if (it == file.metadata.end()) throw make_error("directions '", path.string(), "': metadata has no '", key, "'");
         return it->second;
     };
-    if (text("format") != kDirectionsFormat) {
-        throw make_error("'", path.string(), "' is not a facegen directions file (format '", text("format"), "')");
-    }
-    const std::string& version = text("format_version");
-    bool known_version = false;
-    for (int v = kOldestDirectionsFormatVersion; v <= kDirectionsFormatVersion; ++v) {
-        known_version = known_version || version == std::to_string(v);
-    }
-    if (!known_version) {
-        throw make_error("directions '", path.string(), "' have format version ", version, "; this facegen reads versions ",
-                         kOldestDirectionsFormatVersion, " to ", kDirectionsFormatVersion);
-    }
     AttributeDirections out;
     out.model_id_ = text("model_id");
     if (!model_id.empty() && out.model_id_ != model_id) {
@@ -283,7 +321,7 @@ AttributeDirections AttributeDirections::load(const std::filesystem::path& path,
                                    fit.value("spread", 0.0), response});
     }
     if (out.directions_.empty()) throw make_error("directions '", path.string(), "' hold no attribute");
-    if (version != "1") {
+    if (version >= 2) {
         const auto it = file.tensors.find("w_covariance");
         if (it == file.tensors.end() || it->second.dim() != 2 || it->second.size(0) != w_dim ||
             it->second.size(1) != w_dim || !torch::isfinite(it->second).all().item<bool>()) {

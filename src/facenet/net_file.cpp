@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/versioned_safetensors.h"
 
 namespace facegen::facenet {
 
@@ -13,19 +14,7 @@ NetFile::NetFile(const std::filesystem::path& path, const std::string& what, con
 NetFile::NetFile(const std::filesystem::path& path, const std::string& what, const std::string& format,
                  int min_version, int max_version)
     : path_(path), what_(what), file_(core::read_safetensors(path)) {
-    if (text("format") != format) {
-        throw make_error(where(), " is not a facegen ", what_, " (format '", text("format"), "')");
-    }
-    const std::string& version_text = text("format_version");
-    for (int version = min_version; version <= max_version; ++version) {
-        if (version_text == std::to_string(version)) version_ = version;
-    }
-    if (version_ == 0) {
-        const std::string readable = min_version == max_version
-                                         ? std::to_string(min_version)
-                                         : std::to_string(min_version) + " to " + std::to_string(max_version);
-        throw make_error(where(), " has format version ", version_text, "; this facegen reads version ", readable);
-    }
+    version_ = core::check_file_format(file_, path, {format, what, min_version, max_version, ""});
 }
 
 std::string NetFile::where() const { return what_ + " '" + path_.string() + "'"; }

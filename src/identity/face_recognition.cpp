@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/versioned_safetensors.h"
 
 namespace facegen::identity {
 namespace {
@@ -152,15 +153,9 @@ torch::Tensor FaceRecognitionNetImpl::forward(const torch::Tensor& x) {
 }
 
 FaceRecognitionNet load_face_recognition(const std::filesystem::path& path, const torch::Device& device) {
-    const core::SafetensorsFile file = core::read_safetensors(path);
-    if (metadata_text(file, path, "format") != kFormat) {
-        throw make_error(where(path), " is not a face recognition network (format '",
-                         metadata_text(file, path, "format"), "')");
-    }
-    if (metadata_text(file, path, "format_version") != std::to_string(kFormatVersion)) {
-        throw make_error(where(path), " has format version ", metadata_text(file, path, "format_version"),
-                         "; this facegen reads version ", kFormatVersion);
-    }
+    const core::SafetensorsFile file =
+        core::read_versioned_safetensors(path, {kFormat, "face recognition network", kFormatVersion, kFormatVersion, ""})
+            .file;
     FaceRecognitionNet net;
     size_t used = 0;
     {

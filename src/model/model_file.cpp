@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/versioned_safetensors.h"
 #include "facegen/core/version.h"
 
 namespace facegen::model {
@@ -33,6 +34,9 @@ std::string utc_now_iso() {
 }
 
 constexpr const char* kTruncationPsiKey = "truncation_psi";
+
+const core::FileFormat kModelFileFormat{kModelFormat, "model file", /*oldest_version=*/1, kModelFormatVersion,
+                                        "convert official pickles with scripts/convert_official.py"};
 
 // Psi is a blend weight towards the average face: 0 gives the average itself, above 1
 // exaggerates; beyond 2 images fall apart, so such a value in a file is an error.
@@ -148,9 +152,8 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
     metadata.model_id = model_content_hash(tensors);  // before the discriminator joins
     metadata.created = utc_now_iso();
     metadata.facegen_version = kVersion;
-    std::map<std::string, std::string> header = {
-        {"format", kModelFormat},
-        {"format_version", std::to_string(discriminator ? 2 : 1)},
+    std::map<std::string, std::string> header = core::format_metadata(kModelFileFormat, discriminator ? 2 : 1);
+    header.insert({
         {"generator_config", to_json(generator->config())},
         {"model_id", metadata.model_id},
         {"license", metadata.license},
@@ -158,7 +161,7 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
         {"description", metadata.description},
         {"created", metadata.created},
         {"facegen_version", metadata.facegen_version},
-    };
+    });
     if (metadata.truncation_psi) {
         if (!is_valid_truncation_psi(*metadata.truncation_psi))
             throw make_error("save model '", path.string(), "': truncation psi ", *metadata.truncation_psi,
@@ -175,23 +178,8 @@ std::string save_model_file(const std::filesystem::path& path, Generator& genera
 }
 
 LoadedModel load_model_file(const std::filesystem::path& path, torch::Device device, bool with_discriminator) {
-    core::SafetensorsFile file = core::read_safetensors(path);
+    auto [file, format_version] = core::read_versioned_safetensors(path, kModelFileFormat);
     const auto& meta = file.metadata;
-    if (metadata_value(meta, "format") != kModelFormat)
-        throw model_error(path, "not a facegen model file (its metadata has no format \"", kModelFormat,
-                          "\"; convert official pickles with scripts/convert_official.py)");
-    int format_version = 0;
-    const std::string version_text = metadata_value(meta, "format_version");
-    try {
-        size_t used = 0;
-        format_version = std::stoi(version_text, &used);
-        if (used != version_text.size()) throw std::invalid_argument("trailing characters");
-    } catch (const std::exception&) {
-        throw model_error(path, "bad format_version '", version_text, "'");
-    }
-    if (format_version < 1 || format_version > kModelFormatVersion)
-        throw model_error(path, "format_version ", format_version, " is not supported (this facegen reads up to ",
-                          kModelFormatVersion, "; written by a newer facegen?)");
     if (!meta.count("generator_config")) throw model_error(path, "metadata lacks generator_config");
     GeneratorConfig config;
     try {
