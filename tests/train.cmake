@@ -3,6 +3,7 @@ if(TARGET facegen_train)
   facegen_add_test(NAME train_unit_tests
     SOURCES unit/train_recipe_test.cpp unit/train_checkpoint_test.cpp unit/train_learns_test.cpp
       unit/train_init_from_test.cpp unit/train_grow_test.cpp unit/train_loop_test.cpp
+      unit/train_config_test.cpp
     LIBS facegen_train
     LABELS unit)
   target_include_directories(train_unit_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)

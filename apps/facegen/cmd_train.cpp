@@ -45,7 +45,6 @@ struct TrainParams {
     bool mirror = false;
     int64_t metrics_images = 1024;
     train::TrainOptions options;
-    std::string aug = "ada";
 
     void validate() const {
         if (data.empty()) throw Error("--data is required (on --resume it comes from the run's config.json)");
@@ -127,6 +126,27 @@ void restore_unset_options(CLI::App& cmd, TrainParams& params) {
     }
 }
 
+/// Registers a TrainOptions field (train::for_each_train_option) as the flag --<name
+/// kebab-cased>.
+struct AddTrainFlag {
+    CLI::App* cmd;
+
+    static std::string flag_of(const char* name) {
+        std::string flag = std::string("--") + name;
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        return flag;
+    }
+    template <typename T>
+    void operator()(const char* name, T& field, const char* help) const {
+        if (*help != '\0') cmd->add_option(flag_of(name), field, help)->capture_default_str();
+    }
+    void operator()(const char* name, train::AugmentMode& mode, const char* help) const {
+        cmd->add_option_function<std::string>(
+               flag_of(name), [&mode](const std::string& text) { mode = train::parse_augment_mode(text); }, help)
+            ->default_str(train::to_string(mode));
+    }
+};
+
 std::string hardware_description(const torch::Device& device) {
     std::ostringstream s;
     s << device.str() << ", " << at::get_num_threads() << " threads, " << std::thread::hardware_concurrency()
@@ -136,7 +156,6 @@ std::string hardware_description(const torch::Device& device) {
 
 void run_train(TrainParams params) {
     params.validate();
-    params.options.aug = train::parse_augment_mode(params.aug);
     const bool launched = std::getenv("WORLD_SIZE") != nullptr;
     if (params.nproc > 1 && !launched) {
         const int code = train::launch_local_processes(params.nproc, own_command_line_without_nproc());
@@ -242,7 +261,6 @@ void run_train(TrainParams params) {
 
 void add_train_command(CLI::App& app) {
     auto params = std::make_shared<TrainParams>();
-    auto& o = params->options;
     CLI::App* cmd = app.add_subcommand("train", "Train a StyleGAN2-ADA generator (official recipe; resumable, multi-process)");
     cmd->add_option("--data", params->data,
                     "Packed dataset folder (facegen dataset) or synthetic:blobs:N (on --resume: the run's)");
@@ -266,68 +284,18 @@ void add_train_command(CLI::App& app) {
                     "With --init-from or --grow-from: train only D this many kimg first; -1 = auto (growing: " + std::to_string(int(train::kGrowDWarmupKimg)) + "; 0 if the file has a "
                     "discriminator, else " + std::to_string(int(train::kAutoDWarmupKimg)) + ")")
         ->capture_default_str();
-    cmd->add_option("--kimg", o.kimg, "Training length in thousands of real images shown")->capture_default_str();
-    cmd->add_option("--seed", o.seed, "Random seed (weights, latents, augmentation)")->capture_default_str();
+    // Every training option is a flag named after its field, with the table's help and
+    // the field's default.
+    train::for_each_train_option(params->options, AddTrainFlag{cmd});
     cmd->add_option("--device", params->device, "cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--threads", params->threads, "CPU threads per process (0 = all cores shared by the processes)")
         ->capture_default_str();
     cmd->add_option("--nproc", params->nproc, "Processes to launch on this machine (data parallel)")->capture_default_str();
     cmd->add_option("--dist-timeout-s", params->dist_timeout_s, "Seconds a process waits for the others before failing")
         ->capture_default_str();
-    cmd->add_option("--resolution", o.resolution, "Image size for synthetic data (a dataset sets its own)")->capture_default_str();
     cmd->add_flag("--mirror", params->mirror, "Add left-right mirrored copies of the images (official --mirror)");
-    // architecture
-    cmd->add_option("--z-dim", o.z_dim, "Latent size")->capture_default_str();
-    cmd->add_option("--w-dim", o.w_dim, "Intermediate latent size")->capture_default_str();
-    cmd->add_option("--map-layers", o.map_layers, "Mapping network layers")->capture_default_str();
-    cmd->add_option("--channel-base", o.channel_base, "Channels = min(base / res, max); -1 = auto (16384, 32768 at >= 512)")
-        ->capture_default_str();
-    cmd->add_option("--channel-max", o.channel_max, "Most channels of a layer")->capture_default_str();
-    cmd->add_option("--conv-clamp", o.conv_clamp, "Clamp conv outputs to +-X (0 = none); -1 = auto (256 with fp16/bf16)")
-        ->capture_default_str();
-    cmd->add_option("--precision", o.precision, "auto | fp32 | fp16 | bf16 for the highest resolutions (auto: fp16 on CUDA)")
-        ->capture_default_str();
-    cmd->add_option("--low-precision-res", o.low_precision_res, "How many of the highest resolutions use --precision")
-        ->capture_default_str();
-    cmd->add_option("--mbstd-group", o.mbstd_group, "Minibatch-stddev group; -1 = auto min(4, batch per process)")
-        ->capture_default_str();
-    // recipe
-    cmd->add_option("--batch", o.batch, "Global minibatch; -1 = auto max(min(P * min(4096 / res, 32), 64), P)")
-        ->capture_default_str();
-    cmd->add_option("--batch-gpu", o.batch_gpu, "Images per accumulation round per process; 0 = whole share")
-        ->capture_default_str();
-    cmd->add_option("--g-lr", o.g_lr, "Generator learning rate; -1 = auto (0.0025, 0.002 at 1024)")->capture_default_str();
-    cmd->add_option("--d-lr", o.d_lr, "Discriminator learning rate; -1 = auto")->capture_default_str();
-    cmd->add_option("--adam-beta1", o.adam_beta1, "Adam beta1 (official 0: no momentum)")->capture_default_str();
-    cmd->add_option("--adam-beta2", o.adam_beta2, "Adam beta2")->capture_default_str();
-    cmd->add_option("--adam-eps", o.adam_eps, "Adam epsilon")->capture_default_str();
-    cmd->add_option("--gamma", o.gamma, "R1 weight; -1 = auto 0.0002 * res^2 / batch")->capture_default_str();
-    cmd->add_option("--g-reg-interval", o.g_reg_interval, "Path-length regularisation every N minibatches (0 = every)")
-        ->capture_default_str();
-    cmd->add_option("--d-reg-interval", o.d_reg_interval, "R1 every N minibatches (0 = every)")->capture_default_str();
-    cmd->add_option("--pl-weight", o.pl_weight, "Path-length regularisation weight")->capture_default_str();
-    cmd->add_option("--pl-decay", o.pl_decay, "Decay of the path-length target")->capture_default_str();
-    cmd->add_option("--pl-batch-shrink", o.pl_batch_shrink, "Path-length batch = batch / this")->capture_default_str();
-    cmd->add_option("--style-mixing", o.style_mixing, "Style-mixing probability")->capture_default_str();
-    cmd->add_option("--ema-kimg", o.ema_kimg, "G EMA half-life in kimg; -1 = auto batch * 10 / 32")->capture_default_str();
-    cmd->add_option("--ema-rampup", o.ema_rampup, "EMA ramp-up ratio (0 = none)")->capture_default_str();
-    // augmentation
-    cmd->add_option("--aug", params->aug, "ada | fixed | noaug")->capture_default_str();
-    cmd->add_option("--augpipe", o.augpipe, "Augmentation preset (bgc, bgcfnc, ...) or key=value list")->capture_default_str();
-    cmd->add_option("--target", o.target, "ADA target for r_t = E[sign(D(real))]")->capture_default_str();
-    cmd->add_option("--aug-p", o.aug_p, "Augmentation probability (initial for ada, constant for fixed)")->capture_default_str();
-    cmd->add_option("--ada-interval", o.ada_interval, "Minibatches between ADA adjustments of p")->capture_default_str();
-    cmd->add_option("--ada-kimg", o.ada_kimg, "ADA speed: kimg for p to change by 1")->capture_default_str();
-    // bookkeeping
-    cmd->add_option("--tick-kimg", o.tick_kimg, "kimg between log.jsonl lines")->capture_default_str();
-    cmd->add_option("--snap-kimg", o.snap_kimg, "kimg between checkpoints + model export (0 = at the end)")
-        ->capture_default_str();
-    cmd->add_option("--snap-minutes", o.snap_minutes, "Also checkpoint every N minutes (0 = off)")->capture_default_str();
-    cmd->add_option("--image-kimg", o.image_kimg, "kimg between sample grids (0 = start and end)")->capture_default_str();
-    cmd->add_option("--metrics-kimg", o.metrics_kimg, "kimg between SWD evaluations (0 = off)")->capture_default_str();
     cmd->add_option("--metrics-images", params->metrics_images, "Real/fake images per SWD evaluation")
         ->capture_default_str();
-    cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept in --out/checkpoints")->capture_default_str();
     cmd->callback([params, cmd] {
         if (!params->resume.empty()) restore_unset_options(*cmd, *params);
         run_train(*params);

@@ -123,21 +123,65 @@ model::DiscriminatorConfig TrainOptions::discriminator_config() const {
     return config;
 }
 
-nlohmann::json to_json(const TrainOptions& o) {
-    return nlohmann::json{
-        {"resolution", o.resolution}, {"img_channels", o.img_channels}, {"z_dim", o.z_dim}, {"w_dim", o.w_dim},
-        {"map_layers", o.map_layers}, {"channel_base", o.channel_base}, {"channel_max", o.channel_max},
-        {"mbstd_group", o.mbstd_group}, {"conv_clamp", o.conv_clamp}, {"precision", o.precision},
-        {"low_precision_res", o.low_precision_res}, {"batch", o.batch}, {"batch_gpu", o.batch_gpu},
-        {"g_lr", o.g_lr}, {"d_lr", o.d_lr}, {"adam_beta1", o.adam_beta1}, {"adam_beta2", o.adam_beta2},
-        {"adam_eps", o.adam_eps}, {"gamma", o.gamma}, {"g_reg_interval", o.g_reg_interval},
-        {"d_reg_interval", o.d_reg_interval}, {"pl_weight", o.pl_weight}, {"pl_decay", o.pl_decay},
-        {"pl_batch_shrink", o.pl_batch_shrink}, {"style_mixing", o.style_mixing}, {"ema_kimg", o.ema_kimg},
-        {"ema_rampup", o.ema_rampup}, {"aug", to_string(o.aug)}, {"augpipe", o.augpipe}, {"target", o.target},
-        {"aug_p", o.aug_p}, {"ada_interval", o.ada_interval}, {"ada_kimg", o.ada_kimg}, {"kimg", o.kimg},
-        {"tick_kimg", o.tick_kimg}, {"snap_kimg", o.snap_kimg}, {"snap_minutes", o.snap_minutes},
-        {"image_kimg", o.image_kimg}, {"metrics_kimg", o.metrics_kimg}, {"keep_checkpoints", o.keep_checkpoints},
-        {"seed", o.seed}};
+namespace {
+
+// JSON of one field: numbers keep their C++ type (integer, unsigned, float), so that a
+// written file reads back the same; the augmentation mode is its name.
+nlohmann::json field_json(AugmentMode mode) { return to_string(mode); }
+template <typename T>
+nlohmann::json field_json(const T& value) {
+    return value;
+}
+
+void read_field(const nlohmann::json& value, const char* name, AugmentMode& field) {
+    if (!value.is_string()) throw make_error("training option ", name, " = ", value.dump(), ": expected a name");
+    field = parse_augment_mode(value.get<std::string>());
+}
+void read_field(const nlohmann::json& value, const char* name, std::string& field) {
+    if (!value.is_string()) throw make_error("training option ", name, " = ", value.dump(), ": expected a string");
+    field = value.get<std::string>();
+}
+void read_field(const nlohmann::json& value, const char* name, double& field) {
+    if (!value.is_number()) throw make_error("training option ", name, " = ", value.dump(), ": expected a number");
+    field = value.get<double>();
+}
+void read_field(const nlohmann::json& value, const char* name, int64_t& field) {
+    if (!value.is_number_integer()) {
+        throw make_error("training option ", name, " = ", value.dump(), ": expected a whole number");
+    }
+    field = value.get<int64_t>();
+}
+void read_field(const nlohmann::json& value, const char* name, uint64_t& field) {
+    if (!value.is_number_unsigned()) {
+        throw make_error("training option ", name, " = ", value.dump(), ": expected a whole number >= 0");
+    }
+    field = value.get<uint64_t>();
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainOptions& options) {
+    nlohmann::json out = nlohmann::json::object();
+    for_each_train_option(options, [&out](const char* name, const auto& field, const char*) { out[name] = field_json(field); });
+    return out;
+}
+
+TrainOptions train_options_from_json(const nlohmann::json& json, TrainOptions defaults) {
+    if (!json.is_object()) throw make_error("training options ", json.dump(), ": expected a JSON object");
+    size_t known = 0;
+    for_each_train_option(defaults, [&](const char* name, auto& field, const char*) {
+        const auto it = json.find(name);
+        if (it == json.end()) return;
+        read_field(*it, name, field);
+        ++known;
+    });
+    if (known != json.size()) {
+        const nlohmann::json names = to_json(defaults);
+        for (const auto& [key, value] : json.items()) {
+            if (!names.contains(key)) throw make_error("unknown training option '", key, "' = ", value.dump());
+        }
+    }
+    return defaults;
 }
 
 std::string to_string(const TrainOptions& options) {

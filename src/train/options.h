@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -87,7 +88,67 @@ struct TrainOptions {
     model::MixedPrecision mixed_precision() const;
 };
 
+/// Every TrainOptions field once: its name (the key in config.json, in checkpoints and in
+/// the start-up log; `facegen train`'s flag is the name kebab-cased) and its help, in the
+/// order `facegen train --help` lists them. to_json, train_options_from_json and the train
+/// command's flags all walk this list, so a new option is its declaration above and one
+/// line here. `visit(name, field, help)`; an empty help marks a field that is not a flag.
+template <typename Options, typename Visit>
+void for_each_train_option(Options& o, Visit&& visit) {
+    static_assert(std::is_same_v<std::remove_const_t<Options>, TrainOptions>);
+    visit("kimg", o.kimg, "Training length in thousands of real images shown");
+    visit("seed", o.seed, "Random seed (weights, latents, augmentation)");
+    visit("resolution", o.resolution, "Image size for synthetic data (a dataset sets its own)");
+    visit("img_channels", o.img_channels, "");  // from the dataset
+    // architecture
+    visit("z_dim", o.z_dim, "Latent size");
+    visit("w_dim", o.w_dim, "Intermediate latent size");
+    visit("map_layers", o.map_layers, "Mapping network layers");
+    visit("channel_base", o.channel_base, "Channels = min(base / res, max); -1 = auto (16384, 32768 at >= 512)");
+    visit("channel_max", o.channel_max, "Most channels of a layer");
+    visit("conv_clamp", o.conv_clamp, "Clamp conv outputs to +-X (0 = none); -1 = auto (256 with fp16/bf16)");
+    visit("precision", o.precision, "auto | fp32 | fp16 | bf16 for the highest resolutions (auto: fp16 on CUDA)");
+    visit("low_precision_res", o.low_precision_res, "How many of the highest resolutions use the precision above");
+    visit("mbstd_group", o.mbstd_group, "Minibatch-stddev group; -1 = auto min(4, batch per process)");
+    // recipe
+    visit("batch", o.batch, "Global minibatch; -1 = auto max(min(P * min(4096 / res, 32), 64), P)");
+    visit("batch_gpu", o.batch_gpu, "Images per accumulation round per process; 0 = whole share");
+    visit("g_lr", o.g_lr, "Generator learning rate; -1 = auto (0.0025, 0.002 at 1024)");
+    visit("d_lr", o.d_lr, "Discriminator learning rate; -1 = auto");
+    visit("adam_beta1", o.adam_beta1, "Adam beta1 (official 0: no momentum)");
+    visit("adam_beta2", o.adam_beta2, "Adam beta2");
+    visit("adam_eps", o.adam_eps, "Adam epsilon");
+    visit("gamma", o.gamma, "R1 weight; -1 = auto 0.0002 * res^2 / batch");
+    visit("g_reg_interval", o.g_reg_interval, "Path-length regularisation every N minibatches (0 = every)");
+    visit("d_reg_interval", o.d_reg_interval, "R1 every N minibatches (0 = every)");
+    visit("pl_weight", o.pl_weight, "Path-length regularisation weight");
+    visit("pl_decay", o.pl_decay, "Decay of the path-length target");
+    visit("pl_batch_shrink", o.pl_batch_shrink, "Path-length batch = batch / this");
+    visit("style_mixing", o.style_mixing, "Style-mixing probability");
+    visit("ema_kimg", o.ema_kimg, "G EMA half-life in kimg; -1 = auto batch * 10 / 32");
+    visit("ema_rampup", o.ema_rampup, "EMA ramp-up ratio (0 = none)");
+    // augmentation
+    visit("aug", o.aug, "ada | fixed | noaug");
+    visit("augpipe", o.augpipe, "Augmentation preset (bgc, bgcfnc, ...) or key=value list");
+    visit("target", o.target, "ADA target for r_t = E[sign(D(real))]");
+    visit("aug_p", o.aug_p, "Augmentation probability (initial for ada, constant for fixed)");
+    visit("ada_interval", o.ada_interval, "Minibatches between ADA adjustments of p");
+    visit("ada_kimg", o.ada_kimg, "ADA speed: kimg for p to change by 1");
+    // bookkeeping
+    visit("tick_kimg", o.tick_kimg, "kimg between log.jsonl lines");
+    visit("snap_kimg", o.snap_kimg, "kimg between checkpoints + model export (0 = at the end)");
+    visit("snap_minutes", o.snap_minutes, "Also checkpoint every N minutes (0 = off)");
+    visit("image_kimg", o.image_kimg, "kimg between sample grids (0 = start and end)");
+    visit("metrics_kimg", o.metrics_kimg, "kimg between SWD evaluations (0 = off)");
+    visit("keep_checkpoints", o.keep_checkpoints, "Checkpoints kept in the run folder's checkpoints/");
+}
+
+/// Every field by its name (config.json's "options", a checkpoint's "options").
 nlohmann::json to_json(const TrainOptions& options);
+/// The fields `json` names, over `defaults`: what to_json wrote, by this or an earlier
+/// facegen. facegen::Error naming a key this facegen does not know or a value of the wrong
+/// type.
+TrainOptions train_options_from_json(const nlohmann::json& json, TrainOptions defaults = {});
 /// Multi-line "name = value" listing of every field (logged at start).
 std::string to_string(const TrainOptions& options);
 

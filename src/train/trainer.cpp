@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cmath>
 #include <fstream>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -15,12 +14,12 @@
 #include "core/image_grid.h"
 #include "core/png_io.h"
 #include "core/random_stream.h"
-#include "core/safetensors.h"
 #include "core/atomic_file.h"
 #include "facegen/core/version.h"
 #include "model/model_file.h"
 #include "provenance/labelled_png.h"
 #include "train/augment/ada_controller.h"
+#include "train/checkpoint.h"
 #include "train/ema.h"
 #include "train/grow.h"
 #include "train/losses.h"
@@ -28,9 +27,6 @@
 namespace facegen::train {
 
 namespace {
-
-constexpr const char* kCheckpointFormat = "facegen-train-checkpoint";
-constexpr int kCheckpointVersion = 1;
 
 void set_requires_grad(torch::nn::Module& module, bool value) {
     for (auto& p : module.parameters()) p.set_requires_grad(value);
@@ -112,7 +108,7 @@ Trainer::Trainer(TrainOptions options, std::shared_ptr<ImageSource> data, torch:
                          options_.resolution, "x", options_.resolution);
     if (options_.aug != AugmentMode::None && !augment_)
         throw make_error("augmentation '", to_string(options_.aug), "' requested but this build has no augmentation ",
-                         "pipeline; use --aug noaug");
+                         "pipeline (only 'noaug' runs)");
 
     torch::manual_seed(options_.seed);
     g_ = model::Generator(options_.generator_config());
@@ -379,60 +375,12 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
                          {"wall_clock_s", previous_sessions_s_},
                          {"g_frozen_until_nimg", g_frozen_until_nimg_},
                          {"initialized_from", initialized_from_}};
-    std::map<std::string, std::string> metadata{
-        {"format", kCheckpointFormat},
-        {"format_version", std::to_string(kCheckpointVersion)},
-        {"state", state.dump()},
-        {"options", to_json(options_).dump()},
-        {"generator_config", model::to_json(options_.generator_config())},
-        {"discriminator_config", model::to_json(options_.discriminator_config())},
-        {"facegen_version", kVersion}};
-    const auto tensors = state_tensors();
-    // safetensors has no checksum: without one a damaged byte in the weights would load
-    // silently and poison the rest of the run.
-    metadata["content_hash"] = model::model_content_hash(tensors);
-    std::filesystem::create_directories(path.parent_path().empty() ? "." : path.parent_path());
-    core::write_safetensors(path, tensors, metadata);
+    write_checkpoint_file(path, state_tensors(), state, options_);
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
-    const auto file = core::read_safetensors(path);
-    auto meta = [&](const std::string& key) -> const std::string& {
-        const auto it = file.metadata.find(key);
-        if (it == file.metadata.end())
-            throw make_error("checkpoint '", path.string(), "' is not a facegen training checkpoint (no '", key,
-                             "' in its metadata)");
-        return it->second;
-    };
-    if (meta("format") != kCheckpointFormat)
-        throw make_error("checkpoint '", path.string(), "' has format '", meta("format"), "', expected '",
-                         kCheckpointFormat, "'");
-    if (meta("format_version") != std::to_string(kCheckpointVersion))
-        throw make_error("checkpoint '", path.string(), "' has format version ", meta("format_version"),
-                         ", this facegen reads version ", kCheckpointVersion);
-    if (const auto it = file.metadata.find("content_hash"); it != file.metadata.end()) {
-        const std::string actual = model::model_content_hash(file.tensors);
-        if (actual != it->second)
-            throw make_error("checkpoint '", path.string(), "' is corrupted: its tensors hash to ", actual,
-                             " but it was written with ", it->second,
-                             " (a damaged or altered byte); resume from an earlier checkpoint");
-    }
-    const auto g_config = model::generator_config_from_json(meta("generator_config"));
-    const auto d_config = model::discriminator_config_from_json(meta("discriminator_config"));
-    if (g_config != options_.generator_config() || d_config != options_.discriminator_config())
-        throw make_error("checkpoint '", path.string(), "' is for another architecture: generator ",
-                         meta("generator_config"), ", discriminator ", meta("discriminator_config"),
-                         "; this run has generator ", model::to_json(options_.generator_config()), ", discriminator ",
-                         model::to_json(options_.discriminator_config()));
-    nlohmann::json state;
-    try {
-        state = nlohmann::json::parse(meta("state"));
-        (void)state.at("cur_nimg").get<int64_t>();
-        (void)state.at("batch_idx").get<int64_t>();
-        (void)state.at("data").at("epoch").get<int64_t>();
-    } catch (const std::exception& e) {
-        throw make_error("checkpoint '", path.string(), "' has a malformed state record: ", e.what());
-    }
+    const CheckpointFile file = read_checkpoint_file(path, options_);
+    const nlohmann::json& state = file.state;
 
     // Validate every tensor before touching anything, so a bad file changes nothing.
     const auto expected = state_tensors();
@@ -589,46 +537,6 @@ void Trainer::init_from_model(const model::LoadedModel& loaded, const std::files
     broadcast_state();
 }
 
-std::filesystem::path checkpoint_path(const std::filesystem::path& out_dir, int64_t cur_nimg) {
-    char name[64];
-    std::snprintf(name, sizeof(name), "checkpoint-%09lld.safetensors", static_cast<long long>(cur_nimg));
-    return out_dir / "checkpoints" / name;
-}
-
-std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& out_dir) {
-    std::vector<std::filesystem::path> out;
-    const auto dir = out_dir / "checkpoints";
-    if (!std::filesystem::is_directory(dir)) return out;
-    static const std::regex pattern("checkpoint-[0-9]{9,}\\.safetensors");
-    for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.is_regular_file() && std::regex_match(entry.path().filename().string(), pattern))
-            out.push_back(entry.path());
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        const auto sa = a.filename().string(), sb = b.filename().string();
-        return sa.size() != sb.size() ? sa.size() < sb.size() : sa < sb;
-    });
-    return out;
-}
-
-std::filesystem::path resolve_resume(const std::string& spec, const std::filesystem::path& out_dir) {
-    if (spec != "latest") {
-        if (!std::filesystem::is_regular_file(spec)) throw make_error("resume checkpoint '", spec, "': no such file");
-        return spec;
-    }
-    const auto all = list_checkpoints(out_dir);
-    if (all.empty())
-        throw make_error("resume 'latest': no checkpoint in '", (out_dir / "checkpoints").string(), "'");
-    return all.back();
-}
-
-void prune_checkpoints(const std::filesystem::path& out_dir, int64_t keep) {
-    auto all = list_checkpoints(out_dir);
-    for (int64_t i = 0; i + keep < int64_t(all.size()); ++i) {
-        std::error_code ignored;
-        std::filesystem::remove(all[i], ignored);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The run
 
@@ -645,7 +553,7 @@ void Trainer::export_model(const std::filesystem::path& path, double wall_clock_
     metadata.license = data_->license();
     metadata.provenance_json = provenance.dump();
     metadata.description = "StyleGAN2-ADA generator (G_ema) trained by facegen train on " + data_->description() +
-                           ", with its discriminator (to continue training with --init-from)";
+                           ", with its discriminator (a new training run can start from it)";
     model::Generator g = g_ema_;
     model::save_model_file(path, g, metadata, torch::kFloat32, &d_);
 }
@@ -684,153 +592,209 @@ void Trainer::log_message(const TrainerHooks& hooks, const std::string& text) co
     if (hooks.log && rank_ == 0) hooks.log(text);
 }
 
-TrainResult Trainer::run(const TrainerHooks& hooks) {
-    using clock = std::chrono::steady_clock;
-    const auto session_start = clock::now();
-    auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
-    const int64_t total_nimg = int64_t(std::llround(options_.kimg * 1000));
-    const int64_t session_start_nimg = cur_nimg_;
-    const bool writer = rank_ == 0 && !folder_.out_dir.empty();
-    const auto& out = folder_.out_dir;
-    TrainResult result;
+namespace {
 
-    if (writer) {
-        std::filesystem::create_directories(out / "checkpoints");
-        nlohmann::json config{{"options", to_json(options_)},
-                              {"dataset", data_->description()},
-                              {"processes", world_size_},
-                              {"device", device_.str()},
-                              {"hardware", folder_.hardware},
-                              {"facegen_version", kVersion},
-                              {"settings", folder_.settings},
-                              {"initialized_from", initialized_from_}};
-        core::write_file_atomically(out / "config.json", config.dump(2) + "\n");
-        if (cur_nimg_ == 0) {
-            DefaultGeneratorGuard guard;
-            write_sample_grid(out / "fakes_init.png");
-        }
+using RunClock = std::chrono::steady_clock;
+
+double seconds_since(RunClock::time_point t) { return std::chrono::duration<double>(RunClock::now() - t).count(); }
+
+/// Losses summed over a tick, each with its own count: a phase that did not run this
+/// minibatch reports NaN and is left out.
+struct TickSums {
+    double loss_g = 0, n_g = 0, loss_d = 0, n_d = 0, r1 = 0, n_r1 = 0, pl = 0, n_pl = 0;
+
+    void add(const StepStats& stats) {
+        add_one(stats.loss_g, loss_g, n_g);
+        add_one(stats.loss_d, loss_d, n_d);
+        add_one(stats.loss_d_r1, r1, n_r1);
+        add_one(stats.pl_penalty, pl, n_pl);
     }
-    std::ofstream log_file;
-    if (writer) log_file.open(out / "log.jsonl", std::ios::app);
 
-    struct Sums {
-        double loss_g = 0, n_g = 0, loss_d = 0, n_d = 0, r1 = 0, n_r1 = 0, pl = 0, n_pl = 0;
-    } sums;
-    auto add = [](double value, double& sum, double& count) {
+private:
+    static void add_one(double value, double& sum, double& count) {
         if (!std::isnan(value)) {
             sum += value;
             count += 1;
         }
-    };
-    auto tick_start = clock::now();
-    int64_t tick_start_nimg = cur_nimg_;
-    auto last_snap = clock::now();
+    }
+};
+
+}  // namespace
+
+/// The clocks, counters and sums of one call of run().
+struct Trainer::RunSession {
+    RunClock::time_point start = RunClock::now();
+    int64_t start_nimg = 0;
+    int64_t total_nimg = 0;
+    bool writer = false;  // rank 0 with a run folder: writes config, log, grids, checkpoints
+    std::ofstream log_file;
+    TickSums sums;
+    RunClock::time_point tick_start;
+    int64_t tick_start_nimg = 0;
+    RunClock::time_point last_snap;
     std::vector<std::pair<std::string, double>> pending_metrics;
+};
 
-    while (cur_nimg_ < total_nimg) {
+/// What falls due after a minibatch. Every rank must agree on stopping and on a snapshot
+/// by the clock, so those two are summed over the processes.
+struct Trainer::DueEvents {
+    bool stop = false;
+    bool snapshot = false;
+    bool sample_grid = false;
+    bool metrics = false;
+    bool tick = false;
+};
+
+void Trainer::start_run_folder() {
+    const auto& out = folder_.out_dir;
+    std::filesystem::create_directories(out / "checkpoints");
+    nlohmann::json config{{"options", to_json(options_)},
+                          {"dataset", data_->description()},
+                          {"processes", world_size_},
+                          {"device", device_.str()},
+                          {"hardware", folder_.hardware},
+                          {"facegen_version", kVersion},
+                          {"settings", folder_.settings},
+                          {"initialized_from", initialized_from_}};
+    core::write_file_atomically(out / "config.json", config.dump(2) + "\n");
+    if (cur_nimg_ == 0) {
+        DefaultGeneratorGuard guard;
+        write_sample_grid(out / "fakes_init.png");
+    }
+}
+
+Trainer::DueEvents Trainer::due_after_step(int64_t nimg_before, const RunSession& session,
+                                           const TrainerHooks& hooks) const {
+    const bool done = cur_nimg_ >= session.total_nimg;
+    double stop = hooks.stop_requested && hooks.stop_requested() ? 1 : 0;
+    double time_snap =
+        options_.snap_minutes > 0 && seconds_since(session.last_snap) >= options_.snap_minutes * 60 ? 1 : 0;
+    if (distributed_ && world_size_ > 1) {
+        std::vector<torch::Tensor> flags{torch::tensor({stop, time_snap}, torch::kFloat64)};
+        distributed_->all_reduce_sum(flags);
+        stop = flags[0][0].item<double>();
+        time_snap = flags[0][1].item<double>();
+    }
+    DueEvents due;
+    due.stop = stop > 0;
+    due.snapshot = done || due.stop || time_snap > 0 || crossed(nimg_before, cur_nimg_, options_.snap_kimg);
+    due.sample_grid = done || crossed(nimg_before, cur_nimg_, options_.image_kimg);
+    due.metrics = options_.metrics_kimg > 0 && (done || crossed(nimg_before, cur_nimg_, options_.metrics_kimg));
+    due.tick = done || due.stop || cur_nimg_ >= session.tick_start_nimg + int64_t(options_.tick_kimg * 1000);
+    return due;
+}
+
+void Trainer::write_progress_sample_grid() {
+    DefaultGeneratorGuard guard;
+    char name[64];
+    std::snprintf(name, sizeof(name), "fakes%06lld.png", static_cast<long long>(cur_nimg_ / 1000));
+    write_sample_grid(folder_.out_dir / name);
+}
+
+void Trainer::save_snapshot(double wall_clock, const TrainerHooks& hooks, TrainResult& result) {
+    const auto& out = folder_.out_dir;
+    // The checkpoint records the wall clock up to now, so that a resumed run counts on.
+    const double saved = previous_sessions_s_;
+    previous_sessions_s_ = wall_clock;
+    const auto path = checkpoint_path(out, cur_nimg_);
+    save_checkpoint(path);
+    previous_sessions_s_ = saved;
+    prune_checkpoints(out, options_.keep_checkpoints);
+    export_model(out / "model.safetensors", wall_clock);
+    result.last_checkpoint = path;
+    result.model_path = out / "model.safetensors";
+    log_message(hooks, "saved " + path.string());
+    if (hooks.on_checkpoint) hooks.on_checkpoint(path);
+}
+
+void Trainer::end_tick(RunSession& session, double wall_clock, const TrainerHooks& hooks) {
+    TickReport report;
+    report.tick = tick_;
+    report.kimg = double(cur_nimg_) / 1000.0;
+    report.sec_per_tick = seconds_since(session.tick_start);
+    report.img_per_s = double(cur_nimg_ - session.tick_start_nimg) / std::max(1e-9, report.sec_per_tick);
+    report.loss_g = nan_mean(session.sums.loss_g, session.sums.n_g);
+    report.loss_d = nan_mean(session.sums.loss_d, session.sums.n_d);
+    report.loss_d_r1 = nan_mean(session.sums.r1, session.sums.n_r1);
+    report.pl_penalty = nan_mean(session.sums.pl, session.sums.n_pl);
+    report.aug_p = aug_p();
+    report.r_t = last_r_t_;
+    report.time_s = wall_clock;
+    report.peak_mem_mib = peak_memory_mib();
+    report.metrics = std::move(session.pending_metrics);
+    session.pending_metrics.clear();
+    if (session.writer) {
+        nlohmann::json line{{"tick", report.tick},         {"kimg", report.kimg},
+                            {"img_per_s", report.img_per_s}, {"sec_per_tick", report.sec_per_tick},
+                            {"loss_g", report.loss_g},     {"loss_d", report.loss_d},
+                            {"loss_d_r1", report.loss_d_r1}, {"pl_penalty", report.pl_penalty},
+                            {"aug_p", report.aug_p},       {"r_t", report.r_t},
+                            {"time_s", report.time_s},     {"peak_mem_mib", report.peak_mem_mib}};
+        for (const auto& [name, value] : report.metrics) line["metrics"][name] = value;
+        session.log_file << line.dump() << "\n";
+        session.log_file.flush();
+    }
+    if (hooks.on_tick && rank_ == 0) hooks.on_tick(report);
+    session.sums = TickSums{};
+    session.tick_start = RunClock::now();
+    session.tick_start_nimg = cur_nimg_;
+    tick_ += 1;
+}
+
+void Trainer::report_progress(const RunSession& session, const StepStats& stats, const TrainerHooks& hooks) const {
+    core::ProgressReport progress;
+    progress.unit = "kimg";
+    progress.done = double(cur_nimg_ - session.start_nimg) / 1000.0;
+    progress.total = double(session.total_nimg - session.start_nimg) / 1000.0;
+    const double session_s = seconds_since(session.start);
+    progress.figures = {{"kimg", double(cur_nimg_) / 1000.0},
+                        {"img/s", session_s > 0 ? double(cur_nimg_ - session.start_nimg) / session_s : 0.0},
+                        {"loss_g", stats.loss_g},
+                        {"loss_d", stats.loss_d},
+                        {"aug_p", aug_p()}};
+    hooks.progress(progress);
+}
+
+TrainResult Trainer::run(const TrainerHooks& hooks) {
+    RunSession session;
+    session.start_nimg = cur_nimg_;
+    session.total_nimg = int64_t(std::llround(options_.kimg * 1000));
+    session.writer = rank_ == 0 && !folder_.out_dir.empty();
+    if (session.writer) {
+        start_run_folder();
+        session.log_file.open(folder_.out_dir / "log.jsonl", std::ios::app);
+    }
+    session.tick_start = session.last_snap = RunClock::now();
+    session.tick_start_nimg = cur_nimg_;
+    TrainResult result;
+
+    while (cur_nimg_ < session.total_nimg) {
         const int64_t before = cur_nimg_;
-        const auto stats = step();
-        add(stats.loss_g, sums.loss_g, sums.n_g);
-        add(stats.loss_d, sums.loss_d, sums.n_d);
-        add(stats.loss_d_r1, sums.r1, sums.n_r1);
-        add(stats.pl_penalty, sums.pl, sums.n_pl);
-        const bool done = cur_nimg_ >= total_nimg;
+        const StepStats stats = step();
+        session.sums.add(stats);
+        const DueEvents due = due_after_step(before, session, hooks);
+        const double wall_clock = previous_sessions_s_ + seconds_since(session.start);
 
-        double stop = hooks.stop_requested && hooks.stop_requested() ? 1 : 0;
-        double time_snap = options_.snap_minutes > 0 && seconds_since(last_snap) >= options_.snap_minutes * 60 ? 1 : 0;
-        if (distributed_ && world_size_ > 1) {
-            std::vector<torch::Tensor> flags{torch::tensor({stop, time_snap}, torch::kFloat64)};
-            distributed_->all_reduce_sum(flags);
-            stop = flags[0][0].item<double>();
-            time_snap = flags[0][1].item<double>();
-        }
-        const bool snap_due = done || stop > 0 || time_snap > 0 || crossed(before, cur_nimg_, options_.snap_kimg);
-        const bool image_due = done || crossed(before, cur_nimg_, options_.image_kimg);
-        const bool metrics_due = options_.metrics_kimg > 0 && (done || crossed(before, cur_nimg_, options_.metrics_kimg));
-        const bool tick_due = done || stop > 0 || cur_nimg_ >= tick_start_nimg + int64_t(options_.tick_kimg * 1000);
-        const double wall_clock = previous_sessions_s_ + seconds_since(session_start);
-
-        if (metrics_due && hooks.evaluate && rank_ == 0) {
+        if (due.metrics && hooks.evaluate && rank_ == 0) {
             DefaultGeneratorGuard guard;
-            for (const auto& figure : hooks.evaluate(g_ema_)) pending_metrics.push_back(figure);
+            for (const auto& figure : hooks.evaluate(g_ema_)) session.pending_metrics.push_back(figure);
         }
-        if (image_due && writer) {
-            DefaultGeneratorGuard guard;
-            char name[64];
-            std::snprintf(name, sizeof(name), "fakes%06lld.png", static_cast<long long>(cur_nimg_ / 1000));
-            write_sample_grid(out / name);
+        if (due.sample_grid && session.writer) write_progress_sample_grid();
+        if (due.snapshot) {
+            session.last_snap = RunClock::now();
+            if (session.writer) save_snapshot(wall_clock, hooks, result);
         }
-        if (snap_due) {
-            last_snap = clock::now();
-            if (writer) {
-                const double saved = previous_sessions_s_;
-                previous_sessions_s_ = wall_clock;
-                const auto path = checkpoint_path(out, cur_nimg_);
-                save_checkpoint(path);
-                previous_sessions_s_ = saved;
-                prune_checkpoints(out, options_.keep_checkpoints);
-                export_model(out / "model.safetensors", wall_clock);
-                result.last_checkpoint = path;
-                result.model_path = out / "model.safetensors";
-                log_message(hooks, "saved " + path.string());
-                if (hooks.on_checkpoint) hooks.on_checkpoint(path);
-            }
-        }
-        if (tick_due) {
-            TickReport report;
-            report.tick = tick_;
-            report.kimg = double(cur_nimg_) / 1000.0;
-            report.sec_per_tick = seconds_since(tick_start);
-            report.img_per_s = double(cur_nimg_ - tick_start_nimg) / std::max(1e-9, report.sec_per_tick);
-            report.loss_g = nan_mean(sums.loss_g, sums.n_g);
-            report.loss_d = nan_mean(sums.loss_d, sums.n_d);
-            report.loss_d_r1 = nan_mean(sums.r1, sums.n_r1);
-            report.pl_penalty = nan_mean(sums.pl, sums.n_pl);
-            report.aug_p = aug_p();
-            report.r_t = last_r_t_;
-            report.time_s = wall_clock;
-            report.peak_mem_mib = peak_memory_mib();
-            report.metrics = std::move(pending_metrics);
-            pending_metrics.clear();
-            if (writer) {
-                nlohmann::json line{{"tick", report.tick},         {"kimg", report.kimg},
-                                    {"img_per_s", report.img_per_s}, {"sec_per_tick", report.sec_per_tick},
-                                    {"loss_g", report.loss_g},     {"loss_d", report.loss_d},
-                                    {"loss_d_r1", report.loss_d_r1}, {"pl_penalty", report.pl_penalty},
-                                    {"aug_p", report.aug_p},       {"r_t", report.r_t},
-                                    {"time_s", report.time_s},     {"peak_mem_mib", report.peak_mem_mib}};
-                for (const auto& [name, value] : report.metrics) line["metrics"][name] = value;
-                log_file << line.dump() << "\n";
-                log_file.flush();
-            }
-            if (hooks.on_tick && rank_ == 0) hooks.on_tick(report);
-            sums = Sums{};
-            tick_start = clock::now();
-            tick_start_nimg = cur_nimg_;
-            tick_ += 1;
-        }
+        if (due.tick) end_tick(session, wall_clock, hooks);
         if (hooks.on_step) hooks.on_step(cur_nimg_);
-        if (hooks.progress && rank_ == 0) {
-            core::ProgressReport progress;
-            progress.unit = "kimg";
-            progress.done = double(cur_nimg_ - session_start_nimg) / 1000.0;
-            progress.total = double(total_nimg - session_start_nimg) / 1000.0;
-            const double session_s = seconds_since(session_start);
-            progress.figures = {{"kimg", double(cur_nimg_) / 1000.0},
-                                {"img/s", session_s > 0 ? double(cur_nimg_ - session_start_nimg) / session_s : 0.0},
-                                {"loss_g", stats.loss_g},
-                                {"loss_d", stats.loss_d},
-                                {"aug_p", aug_p()}};
-            hooks.progress(progress);
-        }
-        if (stop > 0) {
+        if (hooks.progress && rank_ == 0) report_progress(session, stats, hooks);
+        if (due.stop) {
             result.interrupted = true;
             log_message(hooks, "stopped at " + std::to_string(double(cur_nimg_) / 1000.0) + " kimg on request");
             break;
         }
     }
     result.cur_nimg = cur_nimg_;
-    result.seconds = seconds_since(session_start);
+    result.seconds = seconds_since(session.start);
     return result;
 }
 

@@ -17,6 +17,7 @@
 #include "model/generator.h"
 #include "model/model_file.h"
 #include "train/adam.h"
+#include "train/checkpoint.h"  // the run folder's checkpoint files, for callers of the trainer
 #include "train/distributed.h"
 #include "train/image_source.h"
 #include "train/options.h"
@@ -191,6 +192,19 @@ private:
     void write_sample_grid(const std::filesystem::path& path);
     void log_message(const TrainerHooks& hooks, const std::string& text) const;
 
+    // The steps of run().
+    struct RunSession;
+    struct DueEvents;
+    /// config.json (options, dataset, hardware, settings) and, at 0 kimg, fakes_init.png.
+    void start_run_folder();
+    DueEvents due_after_step(int64_t nimg_before, const RunSession& session, const TrainerHooks& hooks) const;
+    void write_progress_sample_grid();
+    /// Checkpoint, pruning of old ones, model.safetensors.
+    void save_snapshot(double wall_clock, const TrainerHooks& hooks, TrainResult& result);
+    /// The tick's log.jsonl line and on_tick report; starts the next tick.
+    void end_tick(RunSession& session, double wall_clock, const TrainerHooks& hooks);
+    void report_progress(const RunSession& session, const StepStats& stats, const TrainerHooks& hooks) const;
+
     TrainOptions options_;
     std::shared_ptr<ImageSource> data_;
     torch::Device device_;
@@ -215,15 +229,5 @@ private:
     int64_t g_frozen_until_nimg_ = 0;   // D warm-up after init_from_model
     nlohmann::json initialized_from_;   // provenance of init_from_model (null when none)
 };
-
-/// Checkpoint files of a run folder: <out>/checkpoints/checkpoint-<nimg, 9 digits>.safetensors.
-std::filesystem::path checkpoint_path(const std::filesystem::path& out_dir, int64_t cur_nimg);
-/// Complete checkpoints in <out>/checkpoints, oldest first (temporary files are ignored).
-std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& out_dir);
-/// "latest" -> the newest checkpoint of out_dir (facegen::Error when there is none);
-/// anything else is a checkpoint path.
-std::filesystem::path resolve_resume(const std::string& spec, const std::filesystem::path& out_dir);
-/// Deletes all but the newest `keep` checkpoints.
-void prune_checkpoints(const std::filesystem::path& out_dir, int64_t keep);
 
 }  // namespace facegen::train
