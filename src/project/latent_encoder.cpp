@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "core/versioned_safetensors.h"
 
 namespace facegen::project {
 
@@ -20,6 +21,11 @@ int64_t halvings_to_4(int64_t resolution) {
 }
 
 bool is_power_of_two(int64_t value) { return value >= 8 && (value & (value - 1)) == 0; }
+
+core::FileFormat encoder_file_format() {
+    return {kEncoderFormat, "encoder file", kEncoderFormatVersion, kEncoderFormatVersion,
+            ": train one with facegen encoder train"};
+}
 
 }  // namespace
 
@@ -73,32 +79,22 @@ void save_encoder(const std::filesystem::path& path, LatentEncoder& encoder, con
                                    {"channels_first", o.channels_first()},
                                    {"channels_max", o.channels_max()},
                                    {"hidden", o.hidden()}};
-    core::write_safetensors(path, tensors,
-                            {{"format", kEncoderFormat},
-                             {"format_version", std::to_string(kEncoderFormatVersion)},
-                             {"model_id", model_id},
-                             {"config", config.dump()},
-                             {"provenance", provenance_json}});
+    std::map<std::string, std::string> metadata = core::format_metadata(encoder_file_format(), kEncoderFormatVersion);
+    metadata["model_id"] = model_id;
+    metadata["config"] = config.dump();
+    metadata["provenance"] = provenance_json;
+    core::write_safetensors(path, tensors, metadata);
 }
 
 EncoderFile load_encoder(const std::filesystem::path& path, const std::string& model_id, torch::Device device) {
     const std::string name = path.string();
     if (!std::filesystem::is_regular_file(path)) throw make_error("encoder '", name, "' is not a file");
-    const core::SafetensorsFile file = core::read_safetensors(path);
+    const core::SafetensorsFile file = core::read_versioned_safetensors(path, encoder_file_format()).file;
     const auto text = [&](const std::string& key) {
         const auto it = file.metadata.find(key);
         if (it == file.metadata.end()) throw make_error("encoder '", name, "': metadata has no '", key, "'");
         return it->second;
     };
-    const auto format = file.metadata.find("format");
-    if (format == file.metadata.end() || format->second != kEncoderFormat) {
-        throw make_error("'", name, "' is not a facegen encoder file (format '",
-                         format == file.metadata.end() ? "" : format->second, "')");
-    }
-    if (text("format_version") != std::to_string(kEncoderFormatVersion)) {
-        throw make_error("encoder '", name, "' has format version ", text("format_version"), "; this facegen reads version ",
-                         kEncoderFormatVersion);
-    }
     EncoderFile out;
     out.model_id = text("model_id");
     if (!model_id.empty() && out.model_id != model_id) {
