@@ -37,6 +37,9 @@ void add_project_command(CLI::App& app);          // `project`, with `project me
 void add_project_measure_command(CLI::App& project);  // cmd_project_measure.cpp
 void add_encoder_command(CLI::App& app);          // `encoder train` (cmd_encoder.cpp)
 #endif
+#ifdef FACEGEN_HAVE_ANONYMIZE
+void add_anonymize_command(CLI::App& app);
+#endif
 #ifdef FACEGEN_HAVE_SERVE
 void add_serve_command(CLI::App& app);
 #endif

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
     facegen::app::add_project_command(app);
     facegen::app::add_encoder_command(app);
 #endif
+#ifdef FACEGEN_HAVE_ANONYMIZE
+    facegen::app::add_anonymize_command(app);
+#endif
 #ifdef FACEGEN_HAVE_SERVE
     facegen::app::add_serve_command(app);
 #endif

@@ -31,6 +31,10 @@ std::string format_double(double value) {
 }
 
 std::string description_of(const ImageProvenance& info) {
+    if (!info.composite.empty()) {
+        return "Photo edited with AI-generated content: " + info.composite + ", made by facegen (StyleGAN2) model " +
+               (info.model_id.empty() ? std::string("unknown") : info.model_id) + ".";
+    }
     std::string text = info.n_images ? "Grid of AI-generated images of people who do not exist"
                                      : "AI-generated image of a person who does not exist";
     text += ", made by facegen (StyleGAN2) model " + (info.model_id.empty() ? std::string("unknown") : info.model_id);
@@ -59,7 +63,9 @@ std::string make_xmp_packet(const ImageProvenance& info) {
         << "    xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\"\n"
         << "    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n"
         << "    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n"
-        << "    Iptc4xmpExt:DigitalSourceType=\"" << kDigitalSourceTypeTrainedAlgorithmic << "\"\n"
+        << "    Iptc4xmpExt:DigitalSourceType=\""
+        << (info.composite.empty() ? kDigitalSourceTypeTrainedAlgorithmic : kDigitalSourceTypeCompositeTrainedAlgorithmic)
+        << "\"\n"
         << "    xmp:CreatorTool=\"facegen " << xml_escape(info.software_version) << "\">\n"
         << lang_alt("dc:description", description_of(info));
     if (!info.license.empty()) xmp << lang_alt("dc:rights", info.license);
@@ -86,6 +92,7 @@ std::vector<core::PngText> png_text_for(const ImageProvenance& info) {
                      info.truncation_cutoff ? std::to_string(*info.truncation_cutoff) : std::string("none")});
     texts.push_back({"facegen:noise_mode", info.noise_mode});
     if (!info.edit.empty()) texts.push_back({"facegen:edit", info.edit});
+    if (!info.composite.empty()) texts.push_back({"facegen:composite", info.composite});
     texts.push_back({"facegen:version", info.software_version});
     texts.push_back({"facegen:watermark", info.watermark ? to_string(watermark_payload_for(info)) : "none"});
     texts.push_back({"XML:com.adobe.xmp", make_xmp_packet(info), /*force_itxt=*/true});

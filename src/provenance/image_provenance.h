@@ -14,6 +14,10 @@ namespace facegen::provenance {
 /// real capture (https://cv.iptc.org/newscodes/digitalsourcetype/).
 inline constexpr const char* kDigitalSourceTypeTrainedAlgorithmic =
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+/// The same vocabulary's type for a real capture with parts made by a trained model
+/// (anonymised photos: real scene, generated faces).
+inline constexpr const char* kDigitalSourceTypeCompositeTrainedAlgorithmic =
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia";
 
 /// What a generated image records about how it was made.
 struct ImageProvenance {
@@ -30,6 +34,10 @@ struct ImageProvenance {
     /// Attribute edits applied to the latent ("age=+20,smiling=+1 along directions <id>"),
     /// "" = none. An edited face is still generated, and says how.
     std::string edit;
+    /// What of a real photo was replaced by generated content ("2 faces replaced by people
+    /// who do not exist"); "" = the whole image is generated. When set, the image is
+    /// labelled a composite (kDigitalSourceTypeCompositeTrainedAlgorithmic).
+    std::string composite;
     /// Embed the invisible watermark (watermark.h) carrying the model id when the image is
     /// encoded (labelled_png.h). On unless asked otherwise (generate --no-watermark); images
     /// under kWatermarkMinSide pixels a side cannot carry it and are labelled "none".
