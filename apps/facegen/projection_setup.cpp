@@ -17,10 +17,12 @@ using json = nlohmann::json;
 
 project::PhotoProjectionOptions ProjectionParams::options() const {
     project::PhotoProjectionOptions options;
-    if (steps < 0 || steps > 100000) throw make_error("bad --steps ", steps, ": expected 1..100000 (0: the default)");
+    if (steps != kDefaultSteps && (steps < 1 || steps > 100000)) {
+        throw make_error("bad --steps ", steps, ": expected 1..100000");
+    }
     if (!(crop_scale > 0.1 && crop_scale <= 2.0)) throw make_error("bad --crop-scale ", crop_scale, ": expected (0.1, 2]");
     if (batch < 1 || batch > 256) throw make_error("bad --batch ", batch, ": expected 1..256");
-    if (steps > 0) {
+    if (steps != kDefaultSteps) {
         options.projection.steps = steps;
         options.encoder_steps = steps;
     }

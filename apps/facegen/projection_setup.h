@@ -16,7 +16,9 @@
 namespace facegen::app {
 
 struct ProjectionParams {
-    int64_t steps = 0;  // 0: project::kStepsAfterEncoder after an encoder, else 1000
+    /// Not given (kDefaultSteps): project::kStepsAfterEncoder after an encoder, else 1000.
+    static constexpr int64_t kDefaultSteps = -1;
+    int64_t steps = kDefaultSteps;
     bool no_encoder = false;
     std::string encoder;
     std::string space = "w";
