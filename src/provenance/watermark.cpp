@@ -119,19 +119,24 @@ void write_change(uint8_t* pixels, const std::vector<uint8_t>& original, const s
 struct Decoded {
     detail::ViterbiResult result;
     bool checks = false;
+    std::vector<double> weights;  // the soft values' reliability weights (watermark_layout.h)
 };
 
-Decoded decode(const detail::MarkLayout& layout, const std::vector<double>& coefficients) {
+/// Viterbi decoding of the carriers' soft values, each weighted by its reliability under the
+/// received image's noise (all ~1 on a clean or JPEG-compressed image).
+Decoded decode_carriers(const detail::MarkLayout& layout, const std::vector<double>& coefficients, double noise_variance) {
     Decoded d;
-    d.result = detail::viterbi_decode(detail::soft_bits(layout, detail::normalised_carriers(layout, coefficients)),
-                                      kWatermarkPayloadBits);
+    d.weights = detail::reliability_weights(layout, coefficients, noise_variance);
+    std::vector<double> soft = detail::soft_bits(layout, detail::normalised_carriers(layout, coefficients));
+    for (size_t i = 0; i < soft.size(); ++i) soft[i] *= d.weights[i];
+    d.result = detail::viterbi_decode(soft, kWatermarkPayloadBits);
     d.checks = payload_checks(WatermarkPayload{d.result.info});
     return d;
 }
 
 bool better(const Decoded& a, const Decoded& b) {
     if (a.checks != b.checks) return a.checks;
-    return a.result.bit_errors < b.result.bit_errors;
+    return a.result.correlation > b.result.correlation;
 }
 
 /// One test of read_watermark: the best decoding over its hypotheses, given `share` of the
@@ -147,11 +152,15 @@ struct SearchTest {
         ++n_hypotheses;
     }
     /// log10 of the probability that an unmarked image passes this test as well as `best`
-    /// did, over its share of the budget (0 when it does not check).
+    /// did, over its share of the budget (0 when it does not check). The test passes on the
+    /// hard bit errors or on the soft correlation, whichever is stronger, so each gets half
+    /// of the share.
     double log10_bound() const {
         if (n_hypotheses == 0 || !best.checks) return 0.0;
-        return std::min(0.0, -std::log10(share) +
-                                 detail::log10_false_alarm_bound(best.result.bit_errors, kWatermarkPayloadBits, kWatermarkCheckBits, n_hypotheses));
+        const double hard = detail::log10_false_alarm_bound(best.result.bit_errors, kWatermarkPayloadBits, kWatermarkCheckBits, n_hypotheses);
+        const double soft = detail::log10_false_alarm_bound_soft(best.result.correlation, best.weights, kWatermarkPayloadBits,
+                                                                 kWatermarkCheckBits, n_hypotheses);
+        return std::min(0.0, -std::log10(share / 2) + std::min(hard, soft));
     }
 };
 
@@ -221,6 +230,8 @@ WatermarkReading read_watermark(const uint8_t* pixels, int64_t width, int64_t he
     SearchTest as_is(0.5), retoned(0.5 / 3), crops(0.5 / 3), rotations(0.5 / 3);
     const detail::ReducedChannel plain = detail::reduce_channel(detail::analysis_channel(pixels, width, height, channels), width, height);
     const detail::ReducedChannel flipped = detail::mirrored(plain);
+    const double noise = detail::coefficient_noise_variance(layout, plain);
+    const auto decode = [&](const std::vector<double>& coefficients) { return decode_carriers(layout, coefficients, noise); };
     const auto whole = [&](const detail::ReducedChannel& channel) {
         return detail::layout_coefficients(layout, detail::analysis_image(channel, detail::axis_map(whole_axis(width), width, channel.reduction_x, channel.width),
                                                                           detail::axis_map(whole_axis(height), height, channel.reduction_y, channel.height)));
@@ -228,8 +239,8 @@ WatermarkReading read_watermark(const uint8_t* pixels, int64_t width, int64_t he
     for (int steps : detail::kContrastSteps) {
         const detail::ReducedChannel uncontrasted =
             detail::reduce_channel(detail::uncontrasted_analysis_channel(pixels, width, height, channels, steps), width, height);
-        retoned.consider(decode(layout, whole(uncontrasted)));
-        retoned.consider(decode(layout, whole(detail::mirrored(uncontrasted))));
+        retoned.consider(decode(whole(uncontrasted)));
+        retoned.consider(decode(whole(detail::mirrored(uncontrasted))));
     }
     {
         // Crops are searched unmirrored only: each mirrored view would double the test's
@@ -246,17 +257,17 @@ WatermarkReading read_watermark(const uint8_t* pixels, int64_t width, int64_t he
         bool first = true;
         for (const auto& row : rows) {
             for (const auto& column : columns) {
-                (first ? as_is : crops).consider(decode(layout, evaluator.coefficients(column, row)));
+                (first ? as_is : crops).consider(decode(evaluator.coefficients(column, row)));
                 first = false;
             }
         }
     }
-    retoned.consider(decode(layout, whole(flipped)));
+    retoned.consider(decode(whole(flipped)));
     for (const detail::ReducedChannel* channel : {&plain, &flipped}) {
         for (double magnitude : detail::kRotationDegrees) {
             for (double degrees : {magnitude, -magnitude}) {
                 for (const auto& [original_width, original_height] : detail::unrotated_sizes(width, height, degrees)) {
-                    rotations.consider(decode(layout, detail::layout_coefficients(
+                    rotations.consider(decode(detail::layout_coefficients(
                                                           layout, detail::unrotated_analysis_image(*channel, width, height, original_width,
                                                                                                    original_height, degrees))));
                 }

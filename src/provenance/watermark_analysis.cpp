@@ -61,6 +61,28 @@ ReducedChannel reduce_channel(const std::vector<double>& channel, int64_t width,
     return out;
 }
 
+double coefficient_noise_variance(const MarkLayout& layout, const ReducedChannel& channel) {
+    std::vector<double> detail;
+    detail.reserve(static_cast<size_t>((channel.width / 2) * (channel.height / 2)));
+    for (int64_t y = 0; y + 1 < channel.height; y += 2) {
+        for (int64_t x = 0; x + 1 < channel.width; x += 2) {
+            const double* top = channel.values.data() + y * channel.width + x;
+            const double* bottom = top + channel.width;
+            detail.push_back(std::abs(top[0] - top[1] - bottom[0] + bottom[1]) / 2);
+        }
+    }
+    if (detail.empty()) return 0.0;
+    std::nth_element(detail.begin(), detail.begin() + static_cast<std::ptrdiff_t>(detail.size() / 2), detail.end());
+    const double sigma = detail[detail.size() / 2] / 0.6745;
+    // A reduced pixel stretched over (64 / side)^2 analysis pixels keeps its noise on each, so
+    // an orthonormal coefficient sees that much more of it; the window passes sum w^2 / 64
+    // per axis of it (~0.84).
+    double window_energy = 0;
+    for (double w : layout.window) window_energy += w * w / kN;
+    const double magnification = static_cast<double>(kN * kN) / static_cast<double>(channel.width * channel.height);
+    return sigma * sigma * magnification * window_energy * window_energy;
+}
+
 std::vector<double> axis_map(const AxisView& view, int64_t received_size, int64_t reduction, int64_t reduced_size) {
     std::vector<double> map(static_cast<size_t>(kN * reduced_size), 0.0);
     // Reduced coordinate of original coordinate o.

@@ -57,6 +57,14 @@ struct ReducedChannel {
 };
 ReducedChannel reduce_channel(const std::vector<double>& channel, int64_t width, int64_t height);
 
+/// The variance of white noise on each layout coefficient of the analysis image made from
+/// `channel` (0 on a clean image, ~150 after ImageMagick's Gaussian noise at 64 px), for the
+/// reliability weights (watermark_layout.h). From the diagonal Haar detail of the reduced
+/// channel, (a - b - c + d) / 2 over 2x2 blocks, whose median absolute value is 0.6745 sigma
+/// for white noise (Donoho and Johnstone's estimate) and which faces leave small; scaled by
+/// the analysis grid's magnification and the window's energy.
+double coefficient_noise_variance(const MarkLayout& layout, const ReducedChannel& channel);
+
 /// Area-average weights from a reduced axis to the 64 analysis pixels for `view`: analysis
 /// pixel X averages the received span that shows original pixels [X, X+1) * size / 64
 /// (clamped at the edges, where the window makes the fill irrelevant). Dense 64 x n_reduced.

@@ -87,6 +87,7 @@ ViterbiResult viterbi_decode(const std::vector<double>& soft, int n_info_bits) {
     const std::vector<uint8_t> codeword = convolutional_encode(result.info, n_info_bits);
     for (size_t i = 0; i < codeword.size(); ++i) {
         if ((soft[i] < 0) != (codeword[i] != 0)) ++result.bit_errors;
+        result.correlation += codeword[i] != 0 ? -soft[i] : soft[i];
     }
     return result;
 }
@@ -104,6 +105,35 @@ double log10_false_alarm_bound(int bit_errors, int n_info_bits, int n_check_bits
     for (int i = 0; i <= e; ++i) relative += std::pow(10.0, log10_choose(i) - top);
     const double log_bound = std::log10(static_cast<double>(n_hypotheses)) +
                              (n_info_bits - n_check_bits - n) * std::log10(2.0) + top + std::log10(relative);
+    return std::min(0.0, log_bound);
+}
+
+double log10_false_alarm_bound_soft(double correlation, const std::vector<double>& weights, int n_info_bits, int n_check_bits,
+                                    int n_hypotheses) {
+    double weight_sum = 0;
+    for (double a : weights) weight_sum += std::abs(a);
+    if (correlation <= 0) return 0.0;
+    // No sum of |weights[i]| cos(.) exceeds the weight sum; near it the bound is astronomically
+    // small anyway, and the bisection below would need lambda beyond double range.
+    const double target = std::min(correlation, weight_sum * (1 - 1e-9));
+    const auto slope = [&](double lambda) {  // d/d lambda of sum_i ln I0(lambda a_i)
+        double s = 0;
+        for (double a : weights) s += std::abs(a) * std::cyl_bessel_i(1.0, lambda * std::abs(a)) / std::cyl_bessel_i(0.0, lambda * std::abs(a));
+        return s;
+    };
+    // The exponent -lambda c + sum ln I0(lambda a_i) is convex in lambda; its minimum is where
+    // the slope equals the correlation (the slope rises from 0 towards the weight sum).
+    double lo = 0, hi = 1;
+    while (slope(hi) < target && hi < 500) hi *= 2;
+    for (int iteration = 0; iteration < 50; ++iteration) {
+        const double mid = 0.5 * (lo + hi);
+        (slope(mid) < target ? lo : hi) = mid;
+    }
+    const double lambda = 0.5 * (lo + hi);
+    double ln_chernoff = -lambda * correlation;
+    for (double a : weights) ln_chernoff += std::log(std::cyl_bessel_i(0.0, lambda * std::abs(a)));
+    const double log_bound = std::log10(static_cast<double>(n_hypotheses)) + (n_info_bits - n_check_bits) * std::log10(2.0) +
+                             ln_chernoff / std::log(10.0);
     return std::min(0.0, log_bound);
 }
 

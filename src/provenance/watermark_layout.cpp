@@ -230,6 +230,15 @@ std::vector<double> soft_bits(const MarkLayout& layout, const std::vector<double
     return soft;
 }
 
+std::vector<double> reliability_weights(const MarkLayout& layout, const std::vector<double>& coefficients, double noise_variance) {
+    std::vector<double> weights = carrier_norms(layout, coefficients);
+    for (size_t i = 0; i < weights.size(); ++i) {
+        const double step = layout.step[i] * weights[i];
+        weights[i] = std::exp(-2 * M_PI * M_PI * kNoiseWeightGain * noise_variance / (step * step));
+    }
+    return weights;
+}
+
 void add_carrier_patterns(const MarkLayout& layout, const std::vector<double>& amounts, std::vector<double>& change) {
     // sum_i a_i w(y) w(x) (phi_ky(y) phi_kx(x) - beta_i)
     //   = w(y) w(x) (sum_ky phi_ky(y) sum_kx A[ky][kx] phi_kx(x) - sum_i a_i beta_i).

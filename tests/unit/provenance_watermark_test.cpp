@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/random_stream.h"
 #include "provenance/watermark.h"
 #include "provenance/watermark_analysis.h"
 #include "provenance/watermark_code.h"
@@ -204,11 +205,14 @@ TEST_F(WatermarkTest, SurvivesSmallRotations) {
 }
 
 TEST_F(WatermarkTest, NoisyAndThumbnailMarksAreNeverMisread) {
-    // Gaussian noise of ImageMagick's strength (sigma 20 a channel) and a 32 px JPEG are
-    // beyond the mark at 64 px (bench/watermark_robustness: about 1 in 50 and 1 in 5 found);
-    // whatever is reported found must carry the right payload (survivors checks it).
+    // Gaussian noise of ImageMagick's strength (sigma 20 a channel) is beyond the mark at
+    // 64 px, and a 32 px JPEG keeps about half of the marks (docs/detect.md); whatever is
+    // reported found must carry the right payload (survivors checks it).
     survivors([](const Image8& i) { return test::add_gaussian_noise(i, test::kImageMagickGaussianSigma, 7); });
-    if (test::jpeg_available()) survivors([](const Image8& i) { return test::jpeg_round_trip(test::resize_area(i, 32, 32), 75); });
+    if (test::jpeg_available()) {
+        // 3 of these 10 on 2026-12-07; the hard-decision test alone read 1 in 6 on 60 faces.
+        EXPECT_GE(survivors([](const Image8& i) { return test::jpeg_round_trip(test::resize_area(i, 32, 32), 75); }), 2);
+    }
     // At a fifth of that noise, every mark survives.
     EXPECT_EQ(survivors([](const Image8& i) { return test::add_gaussian_noise(i, 4.0, 7); }), n_faces());
 }
@@ -264,6 +268,43 @@ TEST(WatermarkCodeTest, FalseAlarmBoundMatchesHandComputation) {
     EXPECT_NEAR(detail::log10_false_alarm_bound(1, 40, 8, 1), none + std::log10(139.0), 1e-9);
     EXPECT_NEAR(detail::log10_false_alarm_bound(1, 40, 8, 625), none + std::log10(139.0 * 625), 1e-9);
     EXPECT_EQ(detail::log10_false_alarm_bound(60, 40, 8, 625), 0.0);  // capped at probability 1
+}
+
+TEST(WatermarkCodeTest, ViterbiReportsTheCorrelationOfItsCodeword) {
+    const std::vector<uint8_t> coded = detail::convolutional_encode(0x0123456789ull, kWatermarkPayloadBits);
+    std::vector<double> soft(coded.size());
+    for (size_t i = 0; i < coded.size(); ++i) soft[i] = coded[i] ? -0.5 : 0.5;
+    soft[10] = -soft[10];  // one error: 137 agreeing halves, one disagreeing
+    EXPECT_NEAR(detail::viterbi_decode(soft, kWatermarkPayloadBits).correlation, 0.5 * 136, 1e-9);
+}
+
+TEST(WatermarkCodeTest, SoftFalseAlarmBoundHoldsOnUnmarkedSoftValues) {
+    // H0: 138 soft values cos(2 pi U). With one admissible codeword (n_info = n_check) and one
+    // try the bound is Chernoff's for one sum; it must lie above the sum's simulated tail, and
+    // not far above (Chernoff bounds of such sums are loose by a small factor).
+    const std::vector<double> weights(138, 1.0);
+    core::RandomStream stream(0x736f6674ull);
+    const int n_samples = 200000;
+    std::vector<double> sums(n_samples);
+    for (double& sum : sums) {
+        sum = 0;
+        for (int i = 0; i < 138; ++i) sum += std::cos(2 * M_PI * static_cast<double>(stream.next_u64() >> 11) * 0x1.0p-53);
+    }
+    for (double threshold : {12.0, 18.0, 24.0}) {
+        const double tail = static_cast<double>(std::count_if(sums.begin(), sums.end(), [&](double s) { return s >= threshold; })) / n_samples;
+        const double bound = std::pow(10.0, detail::log10_false_alarm_bound_soft(threshold, weights, 8, 8, 1));
+        EXPECT_GE(bound, tail) << "threshold " << threshold;
+        EXPECT_LE(bound, 30 * tail + 1e-4) << "threshold " << threshold;
+    }
+    // The codewords and tries multiply it (union bound), and a correlation of 0 proves nothing.
+    EXPECT_NEAR(detail::log10_false_alarm_bound_soft(100, weights, 40, 8, 625) - detail::log10_false_alarm_bound_soft(100, weights, 8, 8, 1),
+                32 * std::log10(2.0) + std::log10(625.0), 1e-6);
+    EXPECT_EQ(detail::log10_false_alarm_bound_soft(0, weights, 40, 8, 1), 0.0);
+    // Weight 0 values add nothing: the bound of 138 values weighted 1 equals that of those
+    // same values with 50 more weighted 0.
+    std::vector<double> padded = weights;
+    padded.resize(188, 0.0);
+    EXPECT_NEAR(detail::log10_false_alarm_bound_soft(60, padded, 40, 8, 1), detail::log10_false_alarm_bound_soft(60, weights, 40, 8, 1), 1e-6);
 }
 
 
@@ -352,6 +393,34 @@ TEST(WatermarkHypothesesTest, UnrotatingAtZeroDegreesIsTheIdentityAnalysis) {
     const detail::ReducedChannel flipped = detail::mirrored(channel);
     EXPECT_EQ(flipped.values[5], channel.values[58]);
     EXPECT_EQ(detail::mirrored(flipped).values, channel.values);
+}
+
+TEST(WatermarkAnalysisTest, NoiseEstimateMatchesTheNoiseOnTheCoefficients) {
+    // The reliability weights need the noise variance each layout coefficient sees: estimated
+    // from the image alone, it must match the variance of the coefficients' actual change.
+    const detail::MarkLayout& layout = detail::mark_layout();
+    const auto coefficients = [&](const Image8& image) {
+        return detail::layout_coefficients(layout, detail::analysis_channel(image.data(), image.width, image.height, image.channels));
+    };
+    const auto reduced = [](const Image8& image) {
+        return detail::reduce_channel(detail::analysis_channel(image.data(), image.width, image.height, image.channels), image.width, image.height);
+    };
+    const Image8 clean = test::synthetic_image(5, 64, 64);
+    const std::vector<double> before = coefficients(clean);
+    double actual = 0;
+    int n = 0;
+    double estimated = 0;
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+        const Image8 noisy = test::add_gaussian_noise(clean, 10.0, seed);
+        const std::vector<double> after = coefficients(noisy);
+        for (size_t i = 0; i < before.size(); ++i, ++n) actual += (after[i] - before[i]) * (after[i] - before[i]);
+        estimated += detail::coefficient_noise_variance(layout, reduced(noisy)) / 8;
+    }
+    actual /= n;
+    EXPECT_NEAR(estimated, actual, 0.3 * actual);
+    EXPECT_LT(detail::coefficient_noise_variance(layout, reduced(clean)), 0.1 * actual);
+    // Without noise every carrier keeps full weight.
+    for (double w : detail::reliability_weights(layout, before, 0.0)) ASSERT_EQ(w, 1.0);
 }
 
 TEST(WatermarkAnalysisTest, BrightnessOffsetChangesNoCoefficient) {
