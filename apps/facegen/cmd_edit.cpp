@@ -4,10 +4,9 @@
 // and writes it edited (seeds and latents files work too); `edit measure` edits
 // held-out seeds attribute by attribute and re-scores them: how much the target moves, how
 // much every other attribute moves (entanglement), how far the face moves otherwise, and
-// what an edit costs in time. Flags are parsed and checked here; the work is in src/edit.
+// what an edit costs in time. Flags are parsed and checked here; the work is in src/edit
+// (edit_strip.h, edit_measurement.h).
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -18,11 +17,11 @@
 #include "attributes/catalogue.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "core/image_grid.h"
 #include "core/progress.h"
+#include "edit/edit_measurement.h"
+#include "edit/edit_strip.h"
 #include "generate/latents.h"
 #include "generate/seed_list.h"
-#include "identity/face_recognition.h"
 #include "project/photo_projection.h"
 #include "project/projector.h"
 #include "provenance/labelled_png.h"
@@ -183,26 +182,19 @@ void run_strip(const StripParams& params) {
     std::vector<std::string> notes;
     const generate::Request request = source_request(params, session, &notes);
     if (request.n_images() > 64) throw make_error("a strip shows at most 64 faces; ", request.n_images(), " given");
-    const std::string range_text = edit::to_string(first) + ".." + edit::to_string(last);
-
-    torch::InferenceMode inference;
-    const int64_t rows = request.n_images(), side = session.config().resolution;
-    torch::Tensor frames = torch::empty({rows * params.steps, side, side, session.config().img_channels}, torch::kUInt8);
-    const torch::Tensor ws = session.ws_for(request, 0, rows);
-    for (int64_t s = 0; s < params.steps; ++s) {
-        const double value = lo + (hi - lo) * static_cast<double>(s) / static_cast<double>(params.steps - 1);
-        const torch::Tensor edited = setup.editor().apply(session, ws, {{params.attribute, false, value}});
-        const torch::Tensor images = session.synthesize(edited, model::NoiseMode::Const);
-        for (int64_t r = 0; r < rows; ++r) frames[r * params.steps + s].copy_(images[r]);
+    const edit::StripSpec spec{params.attribute, lo, hi, params.steps};
+    torch::Tensor grid;
+    {
+        torch::InferenceMode inference;
+        grid = edit::render_strip(session, setup.editor(), session.ws_for(request, 0, request.n_images()), spec);
     }
     provenance::ImageProvenance info = session.provenance_for(request);
-    info.n_images = rows * params.steps;
-    if (rows == 1 && !request.latents) info.seed = request.seeds[0];
-    info.edit = "strip of " + std::to_string(params.steps) + " steps " +
-                setup.editor().describe({first}).replace(0, edit::to_string(first).size(), range_text);
+    info.n_images = request.n_images() * params.steps;
+    if (request.n_images() == 1 && !request.latents) info.seed = request.seeds[0];
+    info.edit = edit::describe_strip(setup.editor(), spec);
     for (const std::string& note : notes) info.edit += "; " + note;
     create_output_folder(params.strip);
-    provenance::write_labelled_png(params.strip, core::make_image_grid(frames, params.steps), info);
+    provenance::write_labelled_png(params.strip, grid, info);
     std::printf("%s\n", params.strip.c_str());
 }
 
@@ -217,37 +209,6 @@ struct MeasureParams {
     int threads = 0;
 };
 
-/// The step `edit measure` takes for an attribute, in its edit units.
-double measured_step(const attributes::AttributeSpec& spec) {
-    if (spec.name == "age") return 10;
-    if (spec.name == "brightness") return 0.05;
-    if (spec.name == "light_direction") return 0.1;
-    if (spec.name == "yaw") return 10;
-    if (spec.name == "pitch") return 5;
-    return 2;  // log-odds
-}
-
-torch::Tensor scores_tensor(const std::vector<attributes::AttributeScores>& scores) {
-    torch::Tensor out = torch::empty({static_cast<int64_t>(scores.size()), static_cast<int64_t>(scores.front().size())},
-                                     torch::kFloat64);
-    for (size_t i = 0; i < scores.size(); ++i) {
-        for (size_t a = 0; a < scores[i].size(); ++a) out[static_cast<int64_t>(i)][static_cast<int64_t>(a)] = scores[i][a];
-    }
-    return out;
-}
-
-/// A score in the unit its edits use: log-odds for probabilities.
-torch::Tensor edit_units(const attributes::AttributeSpec& spec, const torch::Tensor& score) {
-    if (spec.kind != attributes::AttributeKind::kProbability) return score;
-    const torch::Tensor p = score.clamp(1e-4, 1 - 1e-4);
-    return (p / (1 - p)).log();
-}
-
-/// Root-mean-square pixel difference per image pair, in 0..255.
-torch::Tensor rms_difference(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).pow(2).mean({1, 2, 3}).sqrt();
-}
-
 void run_measure(const MeasureParams& params) {
     core::set_cpu_threads(params.threads);
     generate::Session session(params.model);
@@ -256,182 +217,28 @@ void run_measure(const MeasureParams& params) {
     if (request.seeds.size() < 2) throw make_error("edit measure needs at least 2 seeds");
     if (params.truncation_psi >= 0) request.truncation_psi = params.truncation_psi;
     session.check(request);
-    std::vector<std::vector<edit::AttributeEdit>> changes;
-    for (const std::string& text : params.changes) changes.push_back(edit::parse_edits(text, false));
-    if (changes.empty()) {
-        for (const attributes::AttributeSpec& spec : attributes::attribute_catalogue()) {
-            changes.push_back({{spec.name, false, measured_step(spec)}});
-        }
-    }
-    std::vector<std::vector<edit::AttributeEdit>> targets;
-    for (const std::string& text : params.targets) targets.push_back(edit::parse_edits(text, true));
+    edit::EditMeasurementOptions options;
+    for (const std::string& text : params.changes) options.changes.push_back(edit::parse_edits(text, false));
+    for (const std::string& text : params.targets) options.targets.push_back(edit::parse_edits(text, true));
     std::optional<fs::path> classifier_path =
         params.classifier.empty() ? attributes::default_classifier_path() : fs::path(params.classifier);
     if (!classifier_path) throw make_error("edit measure needs the attribute classifier: give --classifier FILE");
     EditSetup setup(session, "", "", params.directions, classifier_path->string());
     attributes::AttributeClassifier classifier = attributes::AttributeClassifier::load(*classifier_path);
-    edit::Editor unconditioned(setup.editor().directions(), nullptr, {});
     const project::IdentityEmbedder identity = project::load_identity_embedder(
         "", session.device(), project::PhotoProjectionOptions{}.crop_scale);  // faces framed as the bundled model's
+    edit::FaceDescriptors descriptors;
+    if (identity) descriptors = [&](const torch::Tensor& faces) { return identity(project::to_generator_range(faces)); };
 
-    torch::InferenceMode inference;
-    const int64_t n = request.n_images();
-    constexpr int64_t kBatch = 32;
-    using Clock = std::chrono::steady_clock;
-    const torch::Tensor ws = session.ws_for(request, 0, n);
-    unconditioned.set_reach(edit::LatentReach::sample(session));
-    session.synthesize(ws.narrow(0, 0, std::min(kBatch, n)), model::NoiseMode::Const);  // warm-up, not timed
-    const auto t0 = Clock::now();
-    std::vector<torch::Tensor> chunks;
-    for (int64_t begin = 0; begin < n; begin += kBatch) {
-        chunks.push_back(session.synthesize(ws.narrow(0, begin, std::min(kBatch, n - begin)), model::NoiseMode::Const));
-    }
-    const torch::Tensor originals = torch::cat(chunks);
-    const double plain_ms = 1000 * std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(n);
-    const torch::Tensor before = scores_tensor(classifier.score(originals));
-    // Unrelated faces: each face against the next one, the scale of "someone else".
-    const double unrelated = rms_difference(originals, originals.roll(1, 0)).mean().item<double>();
-    const auto descriptors = [&](const torch::Tensor& images) {
-        std::vector<torch::Tensor> parts;
-        for (int64_t begin = 0; begin < n; begin += kBatch) {
-            parts.push_back(identity(project::to_generator_range(images.narrow(0, begin, std::min(kBatch, n - begin)))));
-        }
-        return torch::cat(parts).to(torch::kCPU, torch::kFloat64);
-    };
-    const torch::Tensor original_descriptors = identity ? descriptors(originals) : torch::Tensor();
-    const double unrelated_identity =
-        identity ? identity::descriptor_distance(original_descriptors, original_descriptors.roll(1, 0)).mean().item<double>()
-                 : 0;
-
-    const auto& catalogue = attributes::attribute_catalogue();
-    const auto edited_images = [&](edit::Editor& editor, const std::vector<edit::AttributeEdit>& edits,
-                                   std::vector<std::vector<edit::EditOutcome>>* outcomes) {
-        std::vector<torch::Tensor> parts;
-        if (outcomes) outcomes->clear();
-        for (int64_t begin = 0; begin < n; begin += kBatch) {
-            const torch::Tensor part = ws.narrow(0, begin, std::min(kBatch, n - begin));
-            std::vector<std::vector<edit::EditOutcome>> batch;
-            parts.push_back(session.synthesize(editor.apply(session, part, edits, &batch), model::NoiseMode::Const));
-            if (outcomes) outcomes->insert(outcomes->end(), batch.begin(), batch.end());
-        }
-        return torch::cat(parts);
-    };
-    const auto limited_share = [&](const std::vector<std::vector<edit::EditOutcome>>& outcomes) {
-        double limited = 0;
-        for (const auto& face : outcomes) {
-            limited += std::any_of(face.begin(), face.end(), [](const edit::EditOutcome& o) { return o.limited; });
-        }
-        return limited / static_cast<double>(n);
-    };
-    /// How far the edited faces are from the originals: pixels and the identity network.
-    const auto distances = [&](const torch::Tensor& images) {
-        json out = {{"pixel_rms_change", rms_difference(images, originals).mean().item<double>()},
-                    {"pixel_distance", rms_difference(images, originals).mean().item<double>() / unrelated}};
-        if (identity) {
-            const torch::Tensor d = identity::descriptor_distance(descriptors(images), original_descriptors);
-            out["identity_distance"] = d.mean().item<double>();
-            out["identity_distance_max"] = d.max().item<double>();
-            out["same_person_share"] = (d < identity::kSamePersonDistance).to(torch::kFloat64).mean().item<double>();
-        }
-        return out;
-    };
-
-    json table = json::object();
-    core::ProgressLine progress("edit measure");
-    core::ProgressReport report{"edit", 0, static_cast<double>(changes.size() + targets.size()), {}};
-    for (const std::vector<edit::AttributeEdit>& edits : changes) {
-        const attributes::AttributeSpec& spec = attributes::find_attribute(edits.front().attribute);
-        const auto a = static_cast<int64_t>(attributes::attribute_index(spec.name));
-        json row = {{"edit", edit::to_string(edits)},
-                    {"edit_unit", spec.kind == attributes::AttributeKind::kProbability ? "log-odds" : spec.unit},
-                    {"score_unit", spec.unit}};
-        for (const bool conditioned : {true, false}) {
-            std::vector<std::vector<edit::EditOutcome>> outcomes;
-            const torch::Tensor images = edited_images(conditioned ? setup.editor() : unconditioned, edits, &outcomes);
-            const torch::Tensor after = scores_tensor(classifier.score(images));
-            const torch::Tensor change = (after - before).mean(0);
-            const torch::Tensor change_in_edit_units =
-                (edit_units(spec, after.select(1, a)) - edit_units(spec, before.select(1, a))).mean();
-            json others = json::object();
-            for (size_t b = 0; b < catalogue.size(); ++b) {
-                if (static_cast<int64_t>(b) != a) others[catalogue[b].name] = change[static_cast<int64_t>(b)].item<double>();
-            }
-            json figures = {{"target_change", change[a].item<double>()},
-                            {"target_change_in_edit_units", change_in_edit_units.item<double>()},
-                            {"other_changes", others},
-                            {"limited_share", limited_share(outcomes)}};
-            figures.update(distances(images));
-            row[conditioned ? "conditioned" : "unconditioned"] = figures;
-        }
-        table[edit::to_string(edits)] = row;
-        report.done += 1;
-        progress.update(report);
-    }
-
-    // Targets: where the faces land, and how many say they cannot get there.
-    json target_rows = json::array();
-    double target_ms = 0;
-    for (const std::vector<edit::AttributeEdit>& edits : targets) {
-        const edit::AttributeEdit& goal = edits.front();
-        const attributes::AttributeSpec& spec = attributes::find_attribute(goal.attribute);
-        const auto a = static_cast<int64_t>(attributes::attribute_index(spec.name));
-        std::vector<std::vector<edit::EditOutcome>> outcomes;
-        const auto t2 = Clock::now();
-        const torch::Tensor images = edited_images(setup.editor(), edits, &outcomes);
-        target_ms = 1000 * std::chrono::duration<double>(Clock::now() - t2).count() / static_cast<double>(n);
-        const torch::Tensor reached = scores_tensor(classifier.score(images)).select(1, a);
-        const torch::Tensor error = (reached - goal.value).abs();
-        // "Close": within 7 years of age, 0.1 of a probability, 10% of another unit's range.
-        const auto [lo, hi] = edit::allowed_range(spec.name, true);
-        const double close = spec.name == "age" ? 7.0 : spec.kind == attributes::AttributeKind::kProbability ? 0.1 : 0.1 * (hi - lo);
-        torch::Tensor limited = torch::zeros({n}, torch::kBool);
-        for (int64_t i = 0; i < n; ++i) {
-            for (const edit::EditOutcome& o : outcomes[static_cast<size_t>(i)]) {
-                if (o.edit.attribute == spec.name && o.limited) limited[i] = true;
-            }
-        }
-        const torch::Tensor told = (error <= close) | limited;
-        json row = {{"set", edit::to_string(edits)},
-                    {"mean_reading", reached.mean().item<double>()},
-                    {"mean_abs_error", error.mean().item<double>()},
-                    {"close_within", close},
-                    {"close_share", (error <= close).to(torch::kFloat64).mean().item<double>()},
-                    {"limited_share", limited.to(torch::kFloat64).mean().item<double>()},
-                    {"close_or_said_share", told.to(torch::kFloat64).mean().item<double>()},
-                    {"ms_per_image", target_ms}};
-        if (limited.any().item<bool>()) {
-            const torch::Tensor stopped = reached.masked_select(limited);
-            row["limited_reached_min"] = stopped.min().item<double>();
-            row["limited_reached_max"] = stopped.max().item<double>();
-        }
-        row.update(distances(images));
-        target_rows.push_back(row);
-        report.done += 1;
-        progress.update(report);
-    }
-    progress.finish(report);
-
-    // Speed of a change next to plain generation of the same faces.
-    const auto t3 = Clock::now();
-    edited_images(setup.editor(), {{"age", false, 10}}, nullptr);
-    const double change_ms = 1000 * std::chrono::duration<double>(Clock::now() - t3).count() / static_cast<double>(n);
-    const json out = {{"model_id", session.metadata().model_id},
-                      {"directions_model_id", setup.editor().directions().model_id()},
-                      {"seeds", params.seeds},
-                      {"faces", n},
-                      {"truncation_psi", session.truncation_psi_for(request)},
-                      {"kept_when_conditioned", edit::default_kept_attributes()},
-                      {"pixel_distance_means", "pixel RMS change / RMS difference between unrelated faces"},
-                      {"identity_distance_means",
-                       identity ? "face-recognition descriptor distance to the original face (same person below 0.6)"
-                                : "no identity network found"},
-                      {"unrelated_faces_pixel_rms", unrelated},
-                      {"unrelated_faces_identity_distance", unrelated_identity},
-                      {"edits", table},
-                      {"targets", target_rows},
-                      {"speed_ms_per_image",
-                       {{"plain", plain_ms}, {"change", change_ms}, {"target", target_ms}, {"batch", kBatch},
-                        {"threads", torch::get_num_threads()}}}};
+    core::ProgressLine line("edit measure");
+    core::ProgressReport last{"edit", 0, 0, {}};
+    json out = edit::measure_edits(session, request, setup.editor(), classifier, descriptors, options,
+                                   [&](const core::ProgressReport& report) {
+                                       last = report;
+                                       line.update(report);
+                                   });
+    line.finish(last);
+    out["seeds"] = params.seeds;
     std::printf("%s\n", out.dump(1).c_str());
 }
 

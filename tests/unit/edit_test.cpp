@@ -7,7 +7,9 @@
 #include "attributes/catalogue.h"
 #include "core/error.h"
 #include "edit/directions.h"
+#include "edit/edit_measurement.h"
 #include "edit/edit_spec.h"
+#include "edit/edit_strip.h"
 #include "edit/editor.h"
 #include "edit/latent_reach.h"
 #include "generate/session.h"
@@ -247,6 +249,87 @@ TEST_F(EditDirectionsTest, AnUnreachableTargetSaysWhereItStopped) {
         EXPECT_NEAR(outcome.reached, scores[i][0], 1e-3);  // the reading of the face returned
         EXPECT_NE(describe_limits(outcomes[i]).find("age=100 reached"), std::string::npos) << describe_limits(outcomes[i]);
     }
+}
+
+TEST_F(EditDirectionsTest, AStripShowsEachFaceAcrossTheChange) {
+    Editor editor(*directions_, nullptr);
+    generate::Request request;
+    request.seeds = {1, 2};
+    request.truncation_psi = 1.0;
+    torch::InferenceMode inference;
+    const torch::Tensor ws = session_->ws_for(request, 0, 2);
+    const StripSpec spec{"age", -10, 10, 3};
+    const torch::Tensor strip = render_strip(*session_, editor, ws, spec);
+    const int64_t side = session_->config().resolution;
+    ASSERT_EQ(strip.sizes(), torch::IntArrayRef({2 * side, 3 * side, 3}));
+    // Row 1 (the second face), column 2 (the last step, +10 years).
+    const torch::Tensor expected =
+        session_->synthesize(editor.apply(*session_, ws, parse_edits("age=+10", false)), model::NoiseMode::Const)[1];
+    EXPECT_TRUE(torch::equal(strip.narrow(0, side, side).narrow(1, 2 * side, side), expected));
+    EXPECT_EQ(strip_change(spec, 1), 0);
+    EXPECT_EQ(describe_strip(editor, spec).rfind("strip of 3 steps age=-10..age=+10 (", 0), 0u) << describe_strip(editor, spec);
+    test::expect_error_mentioning([&] { render_strip(*session_, editor, ws, {"age", -10, 10, 1}); }, {"2 steps"});
+    test::expect_error_mentioning([&] { render_strip(*session_, editor, ws, {"age", 5, 5, 3}); }, {"5..5"});
+}
+
+TEST_F(EditDirectionsTest, MeasuringEditsReportsEachChangeAndTarget) {
+    Editor editor(*directions_, classifier_.get());
+    editor.set_reach(LatentReach::sample(*session_, {500, 3'000'000, 0.01}));
+    generate::Request request;
+    request.seeds = {1, 2, 3};
+    request.truncation_psi = 1.0;
+    EditMeasurementOptions options;
+    options.changes = {parse_edits("age=+10", false), parse_edits("smiling=+2", false)};
+    options.targets = {parse_edits("age=50", true)};
+    options.batch = 2;
+    // The mean colour of a face stands in for the identity network.
+    const FaceDescriptors descriptors = [](const torch::Tensor& faces) {
+        return faces.to(torch::kFloat32).mean({1, 2});
+    };
+    std::vector<double> done;
+    const nlohmann::json out = measure_edits(*session_, request, editor, *classifier_, descriptors, options,
+                                             [&](const core::ProgressReport& report) {
+                                                 done.push_back(report.done);
+                                                 EXPECT_EQ(report.total, 3);
+                                             });
+    EXPECT_EQ(done, (std::vector<double>{1, 2, 3}));
+    EXPECT_EQ(out["faces"], 3);
+    EXPECT_EQ(out["model_id"], model_id_);
+    const nlohmann::json& age = out["edits"]["age=+10"];
+    EXPECT_EQ(age["edit_unit"], "years");
+    for (const char* kind : {"conditioned", "unconditioned"}) {
+        const nlohmann::json& figures = age[kind];
+        EXPECT_EQ(figures["other_changes"].size(), attributes::attribute_catalogue().size() - 1) << kind;
+        EXPECT_FALSE(figures["other_changes"].contains("age")) << kind;
+        // Years are age's edit units.
+        EXPECT_DOUBLE_EQ(figures["target_change_in_edit_units"].get<double>(), figures["target_change"].get<double>());
+        EXPECT_GT(figures["pixel_rms_change"].get<double>(), 0) << kind;
+        EXPECT_GE(figures["limited_share"].get<double>(), 0) << kind;
+        EXPECT_LE(figures["limited_share"].get<double>(), 1) << kind;
+        EXPECT_GE(figures["identity_distance"].get<double>(), 0) << kind;
+    }
+    EXPECT_EQ(out["edits"]["smiling=+2"]["edit_unit"], "log-odds");
+    ASSERT_EQ(out["targets"].size(), 1u);
+    EXPECT_EQ(out["targets"][0]["set"], "age=50");
+    EXPECT_EQ(out["targets"][0]["close_within"], 7.0);
+    EXPECT_GT(out["unrelated_faces_pixel_rms"].get<double>(), 0);
+    EXPECT_EQ(out["speed_ms_per_image"]["batch"], 2);
+
+    request.seeds = {1};
+    test::expect_error_mentioning([&] { measure_edits(*session_, request, editor, *classifier_, {}, options); },
+                                  {"at least 2 faces"});
+}
+
+TEST(EditUnitsTest, ProbabilitiesBecomeLogOddsAndOtherUnitsStay) {
+    const attributes::AttributeSpec& smiling = attributes::find_attribute("smiling");
+    EXPECT_DOUBLE_EQ(attributes::to_edit_units(smiling, 0.5), 0);
+    EXPECT_NEAR(attributes::to_edit_units(smiling, 0.75), std::log(3.0), 1e-12);
+    // 0 and 1 stay finite: clamped to 1e-4 from either end.
+    EXPECT_NEAR(attributes::to_edit_units(smiling, 0), std::log(1e-4 / (1 - 1e-4)), 1e-9);
+    EXPECT_NEAR(attributes::to_edit_units(smiling, 1), -std::log(1e-4 / (1 - 1e-4)), 1e-9);
+    EXPECT_EQ(attributes::to_edit_units(attributes::find_attribute("age"), 42), 42);
+    EXPECT_EQ(attributes::edit_unit(smiling), "log-odds");
+    EXPECT_EQ(attributes::edit_unit(attributes::find_attribute("age")), "years");
 }
 
 TEST(LatentReachTest, EdgesAreQuantilesAlongTheDirectionAndFacesStayInside) {
