@@ -26,6 +26,8 @@ struct ServeParams {
     int http_threads = 0;         // 0 = queue + max-batch + 8
     std::string detector;         // "" = $FACEGEN_DETECTOR or the shipped detector
     bool no_detector = false;
+    bool no_projection = false;
+    int64_t projection_steps = 0;  // 0 = 40 after the encoder, 200 without one
     std::string directions;       // "" = <model>.directions.safetensors beside the model
 
     void validate() const {
@@ -47,6 +49,9 @@ struct ServeParams {
         }
         if (host.empty()) throw make_error("bad --host '': expected an address such as 127.0.0.1");
         if (no_detector && !detector.empty()) throw make_error("give --detector or --no-detector, not both");
+        if (projection_steps < 0 || projection_steps > 5000) {
+            throw make_error("bad --projection-steps ", projection_steps, ": expected 0 (the defaults)..5000");
+        }
     }
 
     std::string to_string() const {
@@ -82,6 +87,8 @@ void run_serve(const ServeParams& params) {
     options.http_threads = params.http_threads;
     options.detector = params.detector;
     options.no_detector = params.no_detector;
+    options.no_projection = params.no_projection;
+    options.projection_steps = params.projection_steps;
     options.directions = params.directions;
     core::set_cpu_threads(params.threads);
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
@@ -133,6 +140,11 @@ void add_serve_command(CLI::App& app) {
     cmd->add_option("--detector", params->detector,
                     "Detector for POST /v1/detect; default: $FACEGEN_DETECTOR, else the shipped one");
     cmd->add_flag("--no-detector", params->no_detector, "POST /v1/detect judges by metadata label and watermark only");
+    cmd->add_flag("--no-projection", params->no_projection,
+                  "Leave out POST /v1/project (the page's 'your photo'), and the networks it loads");
+    cmd->add_option("--projection-steps", params->projection_steps,
+                    "Optimisation steps of POST /v1/project (0 = 40 after the model's encoder, 200 without one)")
+        ->capture_default_str();
     cmd->add_option("--directions", params->directions,
                     "Attribute directions for edit= (default: <model>.directions.safetensors beside the model)");
     cmd->add_option("--http-threads", params->http_threads,

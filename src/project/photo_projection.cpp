@@ -8,6 +8,7 @@
 #include "generate/bundled_model.h"
 #include "identity/face_recognition.h"
 #include "model/model_file.h"
+#include "project/photo_projector.h"
 
 namespace facegen::project {
 
@@ -112,74 +113,20 @@ PhotoProjection project_photos(const std::filesystem::path& model_path, torch::D
                                const std::vector<std::string>& photos, const PhotoProjectionOptions& options,
                                const core::ProgressCallback& progress) {
     if (photos.empty()) throw make_error("no photos to project");
-    if (options.batch < 1) throw make_error("batch ", options.batch, " is below 1");
-    options.projection.validate();
-    if (options.encoder_steps < 1 || options.encoder_steps > 100000) {
-        throw make_error("steps after the encoder ", options.encoder_steps, " is outside 1..100000");
-    }
-    if (!(options.encoder_learning_rate > 0.0) || !std::isfinite(options.encoder_learning_rate)) {
-        throw make_error("learning rate after the encoder ", options.encoder_learning_rate, " is not a finite number > 0");
-    }
-    const std::filesystem::path path = model_path.empty() ? generate::find_bundled_model() : model_path;
-    model::LoadedModel model = model::load_model_file(path, device, /*with_discriminator=*/true);
-    const bool have_discriminator = static_cast<bool>(model.discriminator);
-    IdentityEmbedder identity = load_identity_embedder(options.identity_network, device, options.crop_scale);
+    // Options, model and encoder are checked (a wrong encoder refused) before minutes of
+    // alignment and optimisation.
+    PhotoProjector projector(model_path, device, options);
+    const std::vector<TargetFace> targets =
+        align_photos(photos, projector.resolution(), options.crop_scale, options.predictor_path);
 
     PhotoProjection out;
-    out.loss = parse_loss_weights(options.loss, have_discriminator, static_cast<bool>(identity));
-    if (out.loss.identity <= 0.0) identity = {};
-    ReconstructionLoss loss(out.loss, out.loss.discriminator > 0.0 ? model.discriminator : model::Discriminator(nullptr),
-                            identity);
-    // A wrong encoder is refused before minutes of alignment and optimisation.
-    ChosenEncoder encoder = choose_encoder(options, path, model.metadata.model_id, device);
-    const std::vector<TargetFace> targets =
-        align_photos(photos, model.config.resolution, options.crop_scale, options.predictor_path);
-
-    ProjectionOptions schedule = options.projection;
-    if (encoder.encoder) {
-        schedule.steps = options.encoder_steps;
-        schedule.initial_learning_rate = options.encoder_learning_rate;
-        schedule.initial_w_noise = 0.0;
-        out.start = "encoder";
-        out.encoder = encoder.path;
-    }
-    Projector projector(model.generator, loss, schedule, device);
+    out.loss = projector.loss_weights();
+    out.start = projector.start();
+    out.encoder = projector.encoder_path();
     const auto start = std::chrono::steady_clock::now();
-    const int64_t n = static_cast<int64_t>(photos.size());
-    for (int64_t begin = 0; begin < n; begin += options.batch) {
-        const int64_t count = std::min(options.batch, n - begin);
-        std::vector<torch::Tensor> pixels;
-        for (int64_t i = begin; i < begin + count; ++i) pixels.push_back(targets[static_cast<size_t>(i)].pixels);
-        const torch::Tensor batch = torch::cat(pixels);
-        torch::Tensor start_w;
-        if (encoder.encoder) {
-            torch::NoGradGuard no_grad;
-            start_w = encoder.encoder->forward(to_generator_range(batch).to(device));
-        }
-        const ProjectionResult result = projector.project(batch, [&](const StepReport& step) {
-            if (!progress) return;
-            core::ProgressReport report;
-            report.unit = "step";
-            report.done = static_cast<double>(begin / options.batch * step.steps + step.step);
-            report.total = static_cast<double>((n + options.batch - 1) / options.batch * step.steps);
-            report.figures.push_back({"loss", step.loss});
-            for (const auto& [name, value] : step.terms) report.figures.push_back({name, value});
-            progress(report);
-        }, start_w);
-        for (int64_t i = 0; i < count; ++i) {
-            ProjectedPhoto photo;
-            photo.photo = photos[static_cast<size_t>(begin + i)];
-            photo.target = targets[static_cast<size_t>(begin + i)];
-            photo.ws = result.ws.narrow(0, i, 1).clone();
-            for (const torch::Tensor& map : result.noise) photo.noise.push_back(map.narrow(0, i, 1).clone());
-            photo.loss = result.loss[i].item<double>();
-            photo.start = out.start;
-            photo.steps = schedule.steps;
-            out.photos.push_back(std::move(photo));
-        }
-        out.loss_curve = result.loss_curve;
-    }
+    out.photos = projector.project(targets, photos, progress);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.loss_curve = projector.last_loss_curve();
     return out;
 }
 

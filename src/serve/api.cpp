@@ -196,6 +196,8 @@ HttpResponse Api::models() const {
           {"max_queue", batcher_.options().max_queue}}},
         {"detection", detection_ ? json(*detection_) : json(nullptr)},
         {"edits", edits_.description},
+        {"sheets", sheets_},
+        {"projection", projection_},
     });
 }
 

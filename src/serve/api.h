@@ -34,8 +34,10 @@ struct Route {
 inline constexpr Route kRoutes[] = {
     {"GET", "/"},
     {"GET", "/v1/face.png"},
+    {"GET", "/v1/sheet.png"},
     {"POST", "/v1/generate"},
     {"POST", "/v1/detect"},
+    {"POST", "/v1/project"},
     {"GET", "/v1/models"},
     {"GET", "/v1/openapi.json"},
     {"GET", "/healthz"},
@@ -65,6 +67,12 @@ public:
     void set_detection(std::string description) { detection_ = std::move(description); }
     /// Accepts `edit` on face.png and generate (serve/edit_route.h).
     void set_edits(EditSupport edits) { edits_ = std::move(edits); }
+    /// Says in GET /v1/models whether GET /v1/sheet.png answers (serve/sheet_route.h).
+    void set_sheets(nlohmann::json description) { sheets_ = std::move(description); }
+    /// Says in GET /v1/models whether POST /v1/project answers (serve/project_route.h).
+    void set_projection(nlohmann::json description) { projection_ = std::move(description); }
+    /// Why POST /v1/project does not answer, as /v1/models says it.
+    std::string projection_why() const { return projection_.value("why", std::string("not available")); }
 
 private:
     /// Makes `request` apply `changes` ("" = none); RequestError 400 when edits are not offered.
@@ -77,6 +85,8 @@ private:
     RequestLimits limits_;
     std::optional<std::string> detection_;  // absent: built without detection
     EditSupport edits_{{}, {{"available", false}, {"why", "built without src/edit"}}};
+    nlohmann::json sheets_ = {{"available", false}, {"why", "built without src/edit"}};
+    nlohmann::json projection_ = {{"available", false}, {"why", "built without src/project"}};
     std::mutex random_mutex_;
     std::mt19937 random_;
 };

@@ -21,7 +21,13 @@
 #ifdef FACEGEN_SERVE_DETECT
 #include "serve/detect_route.h"
 #endif
+#ifdef FACEGEN_SERVE_PROJECT
+#include "serve/project_route.h"
+#endif
 #include "serve/edit_route.h"
+#ifdef FACEGEN_SERVE_EDIT
+#include "serve/sheet_route.h"
+#endif
 #include "serve/metrics.h"
 
 namespace facegen::serve {
@@ -218,7 +224,28 @@ struct Server::Impl {
         detect = std::move(route.handle);
         api.set_detection(route.description);
 #endif
+#ifdef FACEGEN_SERVE_PROJECT
+        if (options.no_projection) {
+            api.set_projection({{"available", false}, {"why", "left out (serve --no-projection)"}});
+        } else {
+            ProjectRouteOptions project_options;
+            if (options.projection_steps > 0) {
+                project_options.steps_after_encoder = options.projection_steps;
+                project_options.steps_without_encoder = options.projection_steps;
+            }
+            ProjectRoute route = make_project_route(options.model, options.device,
+                                                    project_options);
+            project = std::move(route.handle);
+            api.set_projection(route.description);
+        }
+#endif
         api.set_edits(std::move(opened.edits));
+#ifdef FACEGEN_SERVE_EDIT
+        SheetRoute sheets = make_sheet_route(batcher.session(), options.directions, options.limits);
+        sheet = std::move(sheets.handle);
+        if (!sheet) sheet_unavailable = sheets.description.value("why", sheet_unavailable);
+        api.set_sheets(std::move(sheets.description));
+#endif
         configure();
         add_routes();
     }
@@ -232,6 +259,11 @@ struct Server::Impl {
     Api api;
     /// POST /v1/detect; empty when facegen was built without src/detect.
     std::function<HttpResponse(const std::string& body)> detect;
+    /// POST /v1/project; empty when built without src/project or left out.
+    std::function<HttpResponse(const std::string& body)> project;
+    /// GET /v1/sheet.png; empty when sheets are not offered, for the reason below.
+    std::function<HttpResponse(const QueryParams& params)> sheet;
+    std::string sheet_unavailable = "this facegen was built without src/edit";
     httplib::Server http;
     int http_threads = 0;  // resolved from options.http_threads
     int port = -1;
@@ -306,6 +338,13 @@ void Server::Impl::add_routes() {
             return api.face_png(parse_query_string(raw_query(req.target)));
         });
     });
+    http.Get(R"(/v1/sheet\.png)", [this](const httplib::Request& req, httplib::Response& res) {
+        answer(res, [&] {
+            if (!sheet) return error_response(501, "no character sheets on this server: " + sheet_unavailable);
+            refuse_when_shedding(http_threads);
+            return sheet(parse_query_string(raw_query(req.target)));
+        });
+    });
     // Bodies are read by the handlers (read_uploaded_bytes), whatever their Content-Type,
     // and before anything is refused: an unread body would be taken for the next request.
     http.Post("/v1/generate",
@@ -323,6 +362,18 @@ void Server::Impl::add_routes() {
                       if (!detect) return error_response(501, "this facegen was built without detection (src/detect)");
                       refuse_when_shedding(http_threads);
                       return detect(body);
+                  });
+              });
+    http.Post("/v1/project",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+                  answer(res, [&] {
+                      const std::string body = read_uploaded_bytes(req, res, read, options.max_body_bytes);
+                      if (!project) {
+                          return error_response(501, "no photo projection on this server: " +
+                                                         api.projection_why());
+                      }
+                      refuse_when_shedding(http_threads);
+                      return project(body);
                   });
               });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {

@@ -34,6 +34,11 @@ struct ServerOptions {
     std::filesystem::path detector;
     /// Judge uploads by metadata label and watermark only.
     bool no_detector = false;
+    /// POST /v1/project (the page's "your photo") is left out.
+    bool no_projection = false;
+    /// Its optimisation steps: after the encoder's guess and, for a model without an
+    /// encoder, from the average face. 0 = the defaults (serve/project_route.h).
+    int64_t projection_steps = 0;
     /// Attribute directions for `edit`; empty = <model>.directions.safetensors beside the
     /// model (none there: edits are not offered).
     std::filesystem::path directions;

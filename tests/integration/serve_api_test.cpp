@@ -185,7 +185,7 @@ protected:
         num_ws_ = generator->config().num_ws();
         try {
             server_ = std::make_unique<test::ServeProcess>("--model " + quote(model_path()) +
-                                                           " --threads 1 --max-batch 16 --batch-wait-ms 40 "
+                                                           " --threads 1 --max-batch 16 --batch-wait-ms 40 --projection-steps 3 "
                                                            "--read-timeout-s 1");
         } catch (const std::exception& e) {
             start_error_ = e.what();
@@ -273,6 +273,7 @@ TEST_F(ServeApiTest, OpenApiDocumentsEveryRoute) {
     const std::vector<std::pair<std::string, std::string>> routes = {
         {"/", "get"},         {"/v1/face.png", "get"},     {"/v1/generate", "post"}, {"/v1/models", "get"},
         {"/healthz", "get"},  {"/v1/openapi.json", "get"}, {"/metrics", "get"},      {"/v1/detect", "post"},
+        {"/v1/project", "post"},
     };
     for (const auto& [path, method] : routes) {
         EXPECT_TRUE(document["paths"].contains(path) && document["paths"][path].contains(method)) << method << " " << path;
@@ -316,6 +317,83 @@ TEST_F(ServeApiTest, DetectJudgesAnUploadOrSaysWhatIsWrong) {
     const auto health = client()->Get("/healthz");
     ASSERT_TRUE(health);
     EXPECT_EQ(health->status, 200);
+}
+
+// POST /v1/project: what is wrong with an upload is said, and a busy projector answers 429.
+TEST_F(ServeApiTest, ProjectSaysWhatIsWrongWithAnUpload) {
+    const auto models = client()->Get("/v1/models");
+    ASSERT_TRUE(models);
+    const json description = json::parse(models->body)["projection"];
+    ASSERT_TRUE(description.is_object()) << models->body;
+    if (!description.value("available", false)) {
+        expect_json_error(client()->Post("/v1/project", "x", "application/octet-stream"), 501, "projection",
+                          "projection not available");
+        GTEST_SKIP() << "no projection: " << description.dump();
+    }
+    EXPECT_EQ(description["steps"], 3) << description.dump();
+    EXPECT_EQ(description["start"], "average");  // the tiny model has no encoder
+    expect_json_error(client()->Post("/v1/project", "", "application/octet-stream"), 400, "no photo", "empty body");
+    expect_json_error(client()->Post("/v1/project", "not an image", "application/octet-stream"), 400, "not an image",
+                      "text body");
+    expect_json_error(client()->Post("/v1/project", labelled_noise_png(/*size=*/96, model_id_), "image/png"), 400,
+                      "no face found", "noise without a face");
+}
+
+// A real photo comes back as ws latents that /v1/generate renders; several uploads at once
+// are each projected or told to come back later (429 with Retry-After), never queued.
+TEST_F(ServeApiTest, ProjectTurnsAPhotoIntoLatentsThatGenerateRenders) {
+    FACEGEN_SKIP_WITHOUT_SHARED_DATA("utkface");
+    const auto models = client()->Get("/v1/models");
+    ASSERT_TRUE(models);
+    if (!json::parse(models->body)["projection"].value("available", false)) GTEST_SKIP() << "no projection";
+    fs::path photo;
+    for (const auto& entry : fs::directory_iterator(test::shared_data_dir() / "utkface")) {
+        if (entry.path().filename().string().rfind("26_", 0) == 0) {
+            photo = entry.path();
+            break;
+        }
+    }
+    ASSERT_FALSE(photo.empty()) << "no UTKFace photo of a 26-year-old";
+    const std::string bytes = read_bytes(photo);
+
+    const auto projected = client()->Post("/v1/project", bytes, "image/jpeg");
+    ASSERT_TRUE(projected);
+    ASSERT_EQ(projected->status, 200) << projected->body;
+    EXPECT_EQ(projected->get_header_value("Cache-Control"), "no-store");
+    const json answer = json::parse(projected->body);
+    EXPECT_EQ(answer["model_id"], model_id_);
+    EXPECT_EQ(answer["steps"], 3);
+    EXPECT_GE(answer["faces_found"].get<int>(), 1);
+    EXPECT_EQ(answer["target"].get<std::string>().rfind("data:image/png;base64,", 0), 0u);
+    const json& latents = answer["latents"];
+    EXPECT_EQ(latents["space"], "ws");
+    ASSERT_EQ(latents["values"].size(), 1u);
+    ASSERT_EQ(static_cast<int64_t>(latents["values"][0].size()), num_ws_);
+
+    const auto rendered = client()->Post("/v1/generate", json{{"latents", latents}}.dump(), "application/json");
+    ASSERT_TRUE(rendered);
+    ASSERT_EQ(rendered->status, 200) << rendered->body;
+    EXPECT_EQ(json::parse(rendered->body)["images"].size(), 1u);
+
+    std::vector<std::thread> uploads;
+    std::vector<int> statuses(4, 0);
+    std::vector<std::string> retry_after(4);
+    for (size_t i = 0; i < statuses.size(); ++i) {
+        uploads.emplace_back([&, i] {
+            const auto result = client()->Post("/v1/project", bytes, "image/jpeg");
+            if (!result) return;
+            statuses[i] = result->status;
+            retry_after[i] = result->get_header_value("Retry-After");
+        });
+    }
+    for (std::thread& upload : uploads) upload.join();
+    int answered = 0;
+    for (size_t i = 0; i < statuses.size(); ++i) {
+        EXPECT_TRUE(statuses[i] == 200 || statuses[i] == 429) << "upload " << i << ": " << statuses[i];
+        if (statuses[i] == 429) EXPECT_FALSE(retry_after[i].empty()) << "upload " << i;
+        answered += statuses[i] == 200;
+    }
+    EXPECT_GE(answered, 1);
 }
 
 // An upload is the bytes of the body whatever its Content-Type says (curl --data-binary
