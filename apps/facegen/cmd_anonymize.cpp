@@ -123,7 +123,7 @@ void add_anonymize_command(CLI::App& app) {
     cmd->add_option("--truncation-psi", params->options.truncation_psi, "Truncation of the pool's faces")
         ->capture_default_str();
     cmd->add_option("--min-identity-distance", params->options.min_identity_distance,
-                    "Least identity distance of a replacement from the original (same person under 0.6)")
+                    "Least identity distance of a replacement from the original, measured after pasting (same person under 0.6)")
         ->capture_default_str();
     cmd->add_option("--min-face-px", params->options.min_face_px, "Smaller faces fall back")->capture_default_str();
     cmd->add_option("--max-pose", params->options.max_pose_degrees, "Faces turned further (degrees) fall back")

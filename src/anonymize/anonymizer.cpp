@@ -18,6 +18,8 @@ namespace {
 constexpr int64_t kScoringSide = 256;
 /// Side at which identity is compared (the network's chip is 150; 128 costs nothing measurable, docs/identity.md).
 constexpr int64_t kIdentitySide = 128;
+/// Candidates this much beyond the identity threshold (before pasting) are tried first.
+constexpr double kFarMargin = 0.2;
 
 torch::Tensor to_tensor(const data::RgbImage& image) {
     return torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3}, torch::kUInt8)
@@ -247,15 +249,19 @@ FaceOutcome Anonymizer::replace_face(data::RgbImage& image, const Located& face)
     const torch::Tensor reference = to_tensor(data::ffhq_crop(image, quad, side));
     const torch::Tensor weights = mask_.sampled(side);
     const PixelBox box = mask_box(quad, mask_, image.width, image.height);
-    int64_t tries = 0;
-    // The nearest in attributes may be the same kind of face; candidates too close in
-    // identity are passed over, and a paste that stays too close (the photo's own jaw and
-    // hair remain) is undone and the next one tried.
+    // Among the candidates nearest in attributes, those far from this person's identity
+    // come first: the photo's own jaw line and hair stay, and pull a pasted face back
+    // towards the person, so a candidate just over the threshold rarely stays over it.
+    std::vector<std::pair<int64_t, double>> far, near;
     for (const int64_t index : pool_->nearest(scores, options_.max_tries * 8)) {
-        if (distance(pool_->descriptor(index, identity_net_, options_.crop_scale), original_identity) <
-            options_.min_identity_distance) {
-            continue;
-        }
+        const double d = distance(pool_->descriptor(index, identity_net_, options_.crop_scale), original_identity);
+        if (d < options_.min_identity_distance) continue;
+        (d >= options_.min_identity_distance + kFarMargin ? far : near).emplace_back(index, d);
+    }
+    far.insert(far.end(), near.begin(), near.end());
+    int64_t tries = 0;
+    double best_distance = 0;
+    for (const auto& [index, raw_distance] : far) {
         if (++tries > options_.max_tries) break;
         const Candidate& candidate = pool_->at(index);
         const SavedRegion saved = save_region(image, box);
@@ -271,10 +277,12 @@ FaceOutcome Anonymizer::replace_face(data::RgbImage& image, const Located& face)
             out.pixels_changed = changed;
             return out;
         }
+        best_distance = std::max(best_distance, pasted_distance);
         restore_region(image, saved);
     }
-    return fall_back("no generated face far enough from this person's identity after " + std::to_string(tries) +
-                     " tries");
+    return fall_back("no generated face far enough from this person's identity: best " +
+                     std::to_string(best_distance).substr(0, 5) + " after " + std::to_string(std::min(tries, options_.max_tries)) +
+                     " tries (needed " + std::to_string(options_.min_identity_distance).substr(0, 4) + ")");
 }
 
 void Anonymizer::verify(const data::RgbImage& result, std::vector<FaceOutcome>& faces,

@@ -35,9 +35,9 @@ FaceMask face_mask_for(double crop_scale) {
     const double k = 1.0 / crop_scale;
     mask.centre_x = 0.5;
     mask.centre_y = 0.5 + (0.585 - 0.5) * k;
-    mask.radius_x = 0.205 * k;
-    mask.radius_y = 0.265 * k;
-    mask.feather = 0.35;
+    mask.radius_x = 0.22 * k;
+    mask.radius_y = 0.28 * k;
+    mask.feather = 0.3;
     return mask;
 }
 

@@ -32,6 +32,17 @@ fs::path output_name(const fs::path& input, const std::string& format) {
     return input.filename();
 }
 
+/// libjpeg decodes a JPEG cut short with a warning and grey rows: a photo that is half
+/// missing would be anonymised and written as if whole. Entropy-coded data never holds
+/// FF D9 (FF is stuffed as FF 00), so a complete JPEG has its EOI marker after the last SOS.
+void check_jpeg_complete(const std::string& bytes, const fs::path& name) {
+    const size_t last_scan = bytes.rfind("\xFF\xDA");
+    const size_t end = bytes.rfind("\xFF\xD9");
+    if (last_scan == std::string::npos || end == std::string::npos || end < last_scan) {
+        throw make_error("photo '", name.string(), "' is truncated: its JPEG data ends before the end-of-image marker");
+    }
+}
+
 /// A report from an earlier run that finished this photo.
 bool finished_before(const fs::path& output, const fs::path& report) {
     if (!fs::exists(output) || !fs::exists(report)) return false;
@@ -55,6 +66,7 @@ nlohmann::json anonymize_file(Anonymizer& anonymizer, const fs::path& input, con
     }
     const std::string bytes = core::read_file(input);
     const data::DecodedImage decoded = data::decode_image(bytes, input.string());
+    if (decoded.format == data::ImageFormat::kJPEG) check_jpeg_complete(bytes, input);
     const AnonymizedPhoto result = anonymizer.anonymize(decoded.image, input.string());
 
     nlohmann::json out = to_json(result);
