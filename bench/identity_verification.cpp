@@ -25,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_main.h"
 #include "core/atomic_file.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -319,14 +320,5 @@ int main(int argc, char** argv) {
     app.add_option("--photos", params.photos, "Photos per person")->capture_default_str();
     app.add_option("--threads", params.threads, "Worker and LibTorch threads")->capture_default_str();
     app.add_option("--crop-scale", params.crop_scale, "FFHQ crop scale of the alignment")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
-    std::string command_line;
-    for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-    try {
-        run(params, command_line);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "identity_verification: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+    return facegen::bench::run_bench_main(app, argc, argv, [&](const std::string& command_line) { run(params, command_line); });
 }

@@ -16,11 +16,12 @@
 #include <cstdio>
 #include <functional>
 #include <mutex>
-#include <numeric>
 #include <thread>
 
+#include "bench_main.h"
 #include "generate/bundled_model.h"
 #include "core/error.h"
+#include "core/summary.h"
 #include "provenance/watermark.h"
 #include "watermark_attacks.h"
 #include "watermark_images.h"
@@ -74,10 +75,8 @@ void parallel_for(int n, int threads, const char* what, const std::function<void
 
 nlohmann::json summary(std::vector<double> values) {
     if (values.empty()) return nullptr;
-    std::sort(values.begin(), values.end());
-    const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-    return {{"mean", mean}, {"min", values.front()}, {"p10", values[values.size() / 10]}, {"median", values[values.size() / 2]},
-            {"max", values.back()}};
+    const facegen::core::Summary s = facegen::core::summarize(std::move(values));
+    return {{"mean", s.mean}, {"min", s.min}, {"p10", s.p10}, {"median", s.median}, {"max", s.max}};
 }
 
 WatermarkPayload face_payload(const WatermarkPayload& model_payload, int i) {
@@ -301,14 +300,5 @@ int main(int argc, char** argv) {
     app.add_option("--threads", params.threads, "Worker threads")->capture_default_str();
     app.add_option("--large-faces", params.large_faces, "Faces also marked at 256 and 1024 pixels")->capture_default_str();
     app.add_option("--size", params.size, "Resize the faces (bilinear) to this size before marking; 0 = as generated")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
-    std::string command_line;
-    for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-    try {
-        run(params, command_line);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "watermark_robustness: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+    return facegen::bench::run_bench_main(app, argc, argv, [&](const std::string& command_line) { run(params, command_line); });
 }
