@@ -23,7 +23,8 @@ using test::quote;
 class EncoderCliTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        model_id_ = model::save_model_file(model_path(), test::tiny_generator_for_images(1, 64), {});
+        model::Generator generator = test::tiny_generator_for_images(1, 64);
+        model_id_ = model::save_model_file(model_path(), generator, {});
     }
     test::CommandResult facegen(const std::string& args) const {
         return test::run_command(quote(test::facegen_binary()) + " " + args);
@@ -54,7 +55,8 @@ TEST_F(EncoderCliTest, TrainsBesideTheModelAndResumes) {
 TEST_F(EncoderCliTest, AnEncoderOfAnotherModelIsRefusedBeforeAnyWork) {
     ASSERT_EQ(facegen(train(1)).exit_code, 0);
     const fs::path other = dir_.path() / "other.safetensors";
-    const std::string other_id = model::save_model_file(other, test::tiny_generator_for_images(2, 64), {});
+    model::Generator other_generator = test::tiny_generator_for_images(2, 64);
+    const std::string other_id = model::save_model_file(other, other_generator, {});
     const fs::path photo = dir_.path() / "photo.png";
     const std::vector<uint8_t> grey(64 * 64 * 3, 128);
     core::write_png(photo, grey.data(), 64, 64, 3);
