@@ -85,6 +85,12 @@ void add_shared_options(CLI::App* cmd, WorldParams& params) {
                     "Generated family only measured, never trained on (e.g. diffusion); repeat for several");
     cmd->add_option("--test-per-source", params.options.test_per_source, "Held-out images measured per source")
         ->capture_default_str();
+    cmd->add_option("--source-min-side", params.options.wild.source_min_side,
+                    "Re-encoding: images over --source-max-side are first reduced to a side in this range")
+        ->capture_default_str();
+    cmd->add_option("--source-max-side", params.options.wild.source_max_side,
+                    "Re-encoding: largest side entering the crop and resize (0 = no source scale)")
+        ->capture_default_str();
     cmd->add_option("--seed", params.options.seed, "Seed of the re-encodings")->capture_default_str();
     cmd->add_option("--threads", params.threads, "CPU threads (0 = all cores)")->capture_default_str();
 }

@@ -137,10 +137,11 @@ int64_t jpeg_quantisation_sum(const std::string& jpeg) {
     return 0;
 }
 
-ReencodedImage reencode_like_the_wild(const torch::Tensor& square, core::RandomStream& stream,
-                                      const WildReencodeOptions& options) {
-    TORCH_CHECK(square.dim() == 3 && square.size(0) == square.size(1) && square.size(2) == 3,
-                "expected a square uint8 image [S, S, 3], got ", square.sizes());
+namespace {
+
+/// The re-encoding after the source scale: crop, resize, JPEG, decode.
+ReencodedImage crop_resize_jpeg(const torch::Tensor& square, core::RandomStream& stream,
+                                const WildReencodeOptions& options) {
     const int64_t side = square.size(0);
     const double crop_share = options.min_crop + (1.0 - options.min_crop) * stream.next_uniform();
     const int64_t crop = std::max<int64_t>(kPatchSide, std::llround(side * crop_share));
@@ -161,6 +162,23 @@ ReencodedImage reencode_like_the_wild(const torch::Tensor& square, core::RandomS
                                   torch::kUInt8)
                      .clone();
     return out;
+}
+
+}  // namespace
+
+ReencodedImage reencode_like_the_wild(const torch::Tensor& square, core::RandomStream& stream,
+                                      const WildReencodeOptions& options) {
+    TORCH_CHECK(square.dim() == 3 && square.size(0) == square.size(1) && square.size(2) == 3,
+                "expected a square uint8 image [S, S, 3], got ", square.sizes());
+    return crop_resize_jpeg(to_source_scale(square, stream, options), stream, options);
+}
+
+torch::Tensor to_source_scale(const torch::Tensor& square, core::RandomStream& stream, const WildReencodeOptions& options) {
+    // Drawn for every image, reduced or not, so that both classes consume the stream alike.
+    const int64_t span = std::max<int64_t>(0, options.source_max_side - options.source_min_side);
+    const int64_t side = options.source_min_side + static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(span + 1)));
+    if (options.source_max_side <= 0 || square.size(0) <= options.source_max_side) return square;
+    return resized(square, side);
 }
 
 }  // namespace facegen::detect

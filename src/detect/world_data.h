@@ -50,10 +50,18 @@ std::vector<LoadedImage> load_world_images(const std::filesystem::path& folder, 
                                            const std::function<void(int64_t done, int64_t total)>& on_progress = {},
                                            const std::function<void(const std::string&)>& on_skip = {});
 
-/// The re-encoding applied alike to both classes: a random square crop of 80-100% of the
-/// side, resized to a random side in [min_side, max_side], JPEG at a random quality in
-/// [min_quality, max_quality].
+/// The re-encoding applied alike to both classes. First the source scale: an image whose
+/// side is over `source_max_side` is reduced (area averaging) to a random side in
+/// [source_min_side, source_max_side], the scale of the real photos (UTKFace 200 px, CelebA
+/// 178 px), so that every image, generated or real, enters the next steps from the same
+/// scale and the later reduction tells nothing about where it came from (without it the
+/// generated faces, 256-1024 px, were reduced 2-6 times more than most real photos, and a
+/// detector learnt that). Then a random square crop of 80-100% of the side, resized to a
+/// random side in [min_side, max_side], JPEG at a random quality in [min_quality,
+/// max_quality]. source_max_side 0 leaves out the first step.
 struct WildReencodeOptions {
+    int64_t source_min_side = 176;
+    int64_t source_max_side = 224;
     int64_t min_side = 112;
     int64_t max_side = 176;
     double min_crop = 0.8;
@@ -70,6 +78,12 @@ struct ReencodedImage {
 
 ReencodedImage reencode_like_the_wild(const torch::Tensor& square, core::RandomStream& stream,
                                       const WildReencodeOptions& options = {});
+
+/// The first step of `reencode_like_the_wild`: a square over `source_max_side` reduced to a
+/// random side in [source_min_side, source_max_side]; smaller ones (and every one when
+/// source_max_side is 0) as they are. Draws one number from `stream` either way.
+torch::Tensor to_source_scale(const torch::Tensor& square, core::RandomStream& stream,
+                              const WildReencodeOptions& options = {});
 
 /// Sum of the entries of the first quantisation table (DQT) of a JPEG, 0 when none.
 int64_t jpeg_quantisation_sum(const std::string& jpeg);

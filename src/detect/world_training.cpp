@@ -238,6 +238,10 @@ void WorldTrainingOptions::validate() const {
     if (wild.min_side < kPatchSide || wild.max_side < wild.min_side) {
         throw make_error("re-encoded sides ", wild.min_side, "-", wild.max_side, " must be at least ", kPatchSide);
     }
+    if (wild.source_max_side > 0 && (wild.source_min_side < kPatchSide || wild.source_max_side < wild.source_min_side)) {
+        throw make_error("source-scale sides ", wild.source_min_side, "-", wild.source_max_side, " must be at least ",
+                         kPatchSide, " (or the largest 0: no source scale)");
+    }
     if (wild.min_quality < 1 || wild.max_quality > 100 || wild.max_quality < wild.min_quality) {
         throw make_error("JPEG qualities ", wild.min_quality, "-", wild.max_quality, " must lie in 1-100");
     }
@@ -303,7 +307,8 @@ Detector train_world_detector(const WorldTrainingOptions& options, const Report&
                      {"calibration_images_per_source", sources_of(calibration_images)},
                      {"patches", patches.features.size(0)},
                      {"reencodings", options.reencodings},
-                     {"reencode", {{"side", {options.wild.min_side, options.wild.max_side}},
+                     {"reencode", {{"source_side", {options.wild.source_min_side, options.wild.source_max_side}},
+                                   {"side", {options.wild.min_side, options.wild.max_side}},
                                    {"crop", options.wild.min_crop},
                                    {"jpeg_quality", {options.wild.min_quality, options.wild.max_quality}}}},
                      {"steps", options.steps},

@@ -117,6 +117,30 @@ TEST(WildReencodeTest, SizeAndQualityAreDrawnInRangeAndRepeatable) {
     EXPECT_EQ(jpeg_quantisation_sum(data::encode_png(image)), 0);
 }
 
+TEST(WildReencodeTest, LargeImagesEnterFromTheRealPhotosScale) {
+    // Both classes must reach the crop and resize from the same scale: a 600 px image is
+    // first reduced into [176, 224], a 200 px one (the real photos' size) is left alone,
+    // and both draw the same number of values from their stream.
+    const WildReencodeOptions options;
+    const torch::Tensor large = test::smooth_picture(600, 4), small = test::smooth_picture(200, 5);
+    std::set<int64_t> sides;
+    for (uint64_t seed = 0; seed < 12; ++seed) {
+        core::RandomStream a(seed), b(seed);
+        const torch::Tensor reduced = to_source_scale(large, a, options);
+        EXPECT_GE(reduced.size(0), options.source_min_side);
+        EXPECT_LE(reduced.size(0), options.source_max_side);
+        EXPECT_EQ(reduced.size(0), reduced.size(1));
+        sides.insert(reduced.size(0));
+        EXPECT_TRUE(torch::equal(to_source_scale(small, b, options), small));
+        EXPECT_EQ(a.next_u64(), b.next_u64()) << "the classes drew different amounts from their streams";
+    }
+    EXPECT_GT(sides.size(), 4u);
+    WildReencodeOptions off = options;
+    off.source_max_side = 0;
+    core::RandomStream c(1);
+    EXPECT_TRUE(torch::equal(to_source_scale(large, c, off), large));
+}
+
 TEST(PatchDetectorFileTest, SaveAndLoadGiveTheSameScoresAndBand) {
     test::TempDir dir;
     Detector detector = patch_detector(1.5, -0.25, 0.6, 0.3);
