@@ -1,9 +1,10 @@
 // Drives the `facegen serve` page in headless chromium and checks what a visitor sees:
 // a face decodes, a reload shows another, the truncation slider re-renders it, the
 // attribute sliders edit it (and their permalink restores them), the download and
-// permalink work, and nothing is loaded from another origin.
+// permalink work, an uploaded photo (--photo) is projected and its sliders edit it, and
+// nothing is loaded from another origin.
 // Usage: node serve_page.mjs --url http://127.0.0.1:PORT/ [--chromium /usr/bin/chromium]
-//                            [--screenshot out.png] [--seed N] [--edit age=+10,...]
+//                            [--photo face.jpg] [--screenshot out.png] [--seed N] [--edit age=+10,...]
 // Prints a JSON summary; exits 1 naming each check that failed.
 import { parseArgs } from "node:util";
 import puppeteer from "puppeteer-core";
@@ -15,6 +16,7 @@ const { values: args } = parseArgs({
     screenshot: { type: "string" },
     seed: { type: "string" },
     edit: { type: "string" },
+    photo: { type: "string" },
   },
 });
 if (!args.url) {
@@ -49,8 +51,9 @@ async function faceState(page) {
   });
 }
 
-async function waitForFace(page, previousSrc = "") {
-  await page.waitForFunction((previous) => {
+// `photo`: the face should be an uploaded photo's projection, which has no seed.
+async function waitForFace(page, previousSrc = "", photo = false) {
+  await page.waitForFunction((previous, photo) => {
     const img = document.getElementById("face");
     // The edit the attribute sliders ask for, and the one of the face shown, as sorted
     // "name=value" sets (the page writes them in the server's order, not the panel's).
@@ -63,8 +66,9 @@ async function waitForFace(page, previousSrc = "") {
     return img.src && img.src !== previous && img.complete && img.naturalWidth > 0 &&
       document.getElementById("frame").getAttribute("aria-busy") === "false" &&
       img.dataset.psi === document.getElementById("psi").value && shown === wanted &&
-      /^\d+$/.test(document.getElementById("seed").textContent);
-  }, { timeout }, previousSrc);
+      (photo ? document.getElementById("seed").textContent === "your photo"
+             : /^\d+$/.test(document.getElementById("seed").textContent));
+  }, { timeout }, previousSrc, photo);
   return faceState(page);
 }
 
@@ -222,6 +226,45 @@ try {
   const linked = await waitForFace(page);
   check(linked.seed === moved.seed && linked.hash === moved.hash, "the permalink does not show the same face");
   summary.permalink = permalink;
+
+  // "Your photo": offered exactly when /v1/models says the server projects uploads; an
+  // upload becomes the face shown, without a permalink, and the sliders edit it.
+  const projection = await page.evaluate(async () => (await (await fetch("/v1/models")).json()).projection);
+  const photoOffered = await page.$eval("#photo-panel", (panel) => !panel.hidden);
+  check(photoOffered === Boolean(projection && projection.available),
+        `the photo panel is ${photoOffered ? "shown" : "hidden"} but /v1/models says projection ${JSON.stringify(projection)}`);
+  if (args.photo && photoOffered) {
+    const input = await page.$("#photo-file");
+    await input.uploadFile(args.photo);
+    await page.waitForFunction(() => ["projected", "error"].includes(document.getElementById("photo-status").dataset.state),
+                               { timeout: 120000 });
+    const status = await page.$eval("#photo-status", (p) => ({ state: p.dataset.state, text: p.textContent }));
+    check(status.state === "projected", `the photo was not projected: ${status.text}`);
+    const projected = await waitForFace(page, linked.src, true);
+    check(projected.hash !== linked.hash, "the projected photo shows the same pixels as the face before it");
+    const target = await page.$eval("#photo-target", (img) => ({ width: img.naturalWidth, shown: !img.closest("[hidden]") }));
+    check(target.width > 0 && target.shown, "the aligned photo is not shown beside the status");
+    check(await page.$eval("#permalink", (a) => a.hidden), "a projected photo offers a permalink (it is kept nowhere)");
+    summary.photo = { status: status.text, hash: projected.hash };
+    if (edits.available) {
+      const age = edits.attributes.find((a) => a.name === "age");
+      const ageValue = age.slider.step * Math.round(10 / age.slider.step);
+      await setRange(page, "#edit-age", ageValue);
+      const older = await waitForFace(page, projected.src, true);
+      check(older.edit === `age=+${ageValue}`, `the edited photo has edit '${older.edit}'`);
+      check(older.hash !== projected.hash, "the age slider did not change the projected photo");
+      summary.photo.edited_hash = older.hash;
+      await page.click("#edit-reset");
+      await waitForFace(page, older.src, true);
+    }
+    // New face leaves the photo: a seed again.
+    const shown = await faceState(page);
+    await page.click("#new-face");
+    const fresh = await waitForFace(page, shown.src);
+    check(/^\d+$/.test(fresh.seed), `after New face the page shows '${fresh.seed}', not a seed`);
+  } else {
+    summary.photo = photoOffered ? "offered, no --photo given" : "not offered";
+  }
 
   if (args.screenshot) {
     await page.setViewport({ width: 960, height: 900 });  // tall enough for the first attribute sliders
