@@ -89,7 +89,13 @@ void add_shared_options(CLI::App* cmd, WorldParams& params) {
                     "Re-encoding: images over --source-max-side are first reduced to a side in this range")
         ->capture_default_str();
     cmd->add_option("--source-max-side", params.options.wild.source_max_side,
-                    "Re-encoding: largest side entering the crop and resize (0 = no source scale)")
+                    "Re-encoding: largest side entering the crop and resize (0 = no source scale and no JPEG there)")
+        ->capture_default_str();
+    cmd->add_option("--source-min-quality", params.options.wild.source_min_quality,
+                    "Re-encoding: lowest JPEG quality every image is saved at, at the source scale")
+        ->capture_default_str();
+    cmd->add_option("--source-max-quality", params.options.wild.source_max_quality,
+                    "Re-encoding: highest JPEG quality at the source scale")
         ->capture_default_str();
     cmd->add_option("--seed", params.options.seed, "Seed of the re-encodings")->capture_default_str();
     cmd->add_option("--threads", params.threads, "CPU threads (0 = all cores)")->capture_default_str();

@@ -39,6 +39,16 @@ torch::Tensor resized(const torch::Tensor& image_hwc, int64_t side) {
     return out.squeeze(0).permute({1, 2, 0}).round().clamp(0, 255).to(torch::kUInt8).contiguous();
 }
 
+torch::Tensor jpeg_round_trip(const torch::Tensor& image_hwc, int quality) {
+    const torch::Tensor pixels = image_hwc.contiguous();
+    data::RgbImage image(pixels.size(1), pixels.size(0));
+    std::memcpy(image.pixels.data(), pixels.data_ptr<uint8_t>(), image.pixels.size());
+    const data::RgbImage decoded = data::decode_image(data::encode_jpeg(image, quality), "re-encoded image").image;
+    return torch::from_blob(const_cast<uint8_t*>(decoded.pixels.data()), {decoded.height, decoded.width, 3},
+                            torch::kUInt8)
+        .clone();
+}
+
 }  // namespace
 
 std::vector<WorldImage> read_world_manifest(const std::filesystem::path& folder) {
@@ -177,8 +187,10 @@ torch::Tensor to_source_scale(const torch::Tensor& square, core::RandomStream& s
     // Drawn for every image, reduced or not, so that both classes consume the stream alike.
     const int64_t span = std::max<int64_t>(0, options.source_max_side - options.source_min_side);
     const int64_t side = options.source_min_side + static_cast<int64_t>(stream.next_below(static_cast<uint64_t>(span + 1)));
-    if (options.source_max_side <= 0 || square.size(0) <= options.source_max_side) return square;
-    return resized(square, side);
+    const int quality_span = std::max(0, options.source_max_quality - options.source_min_quality);
+    const int quality = options.source_min_quality + static_cast<int>(stream.next_below(static_cast<uint64_t>(quality_span + 1)));
+    if (options.source_max_side <= 0) return square;
+    return jpeg_round_trip(square.size(0) > options.source_max_side ? resized(square, side) : square, quality);
 }
 
 }  // namespace facegen::detect

@@ -53,15 +53,20 @@ std::vector<LoadedImage> load_world_images(const std::filesystem::path& folder, 
 /// The re-encoding applied alike to both classes. First the source scale: an image whose
 /// side is over `source_max_side` is reduced (area averaging) to a random side in
 /// [source_min_side, source_max_side], the scale of the real photos (UTKFace 200 px, CelebA
-/// 178 px), so that every image, generated or real, enters the next steps from the same
-/// scale and the later reduction tells nothing about where it came from (without it the
-/// generated faces, 256-1024 px, were reduced 2-6 times more than most real photos, and a
-/// detector learnt that). Then a random square crop of 80-100% of the side, resized to a
-/// random side in [min_side, max_side], JPEG at a random quality in [min_quality,
-/// max_quality]. source_max_side 0 leaves out the first step.
+/// 178 px), and every image, reduced or not, is saved as a JPEG there at a random quality
+/// in [source_min_quality, source_max_quality] (the real photos were published as JPEG 75
+/// at that scale). So every image, generated or real, enters the next steps from the same
+/// scale with the same kind of JPEG history: without this the generated faces (256-1024
+/// px) were reduced 2-6 times more than most real photos and lost their JPEG blocking, the
+/// small real photos kept theirs, and a detector learnt those two differences. Then a
+/// random square crop of 80-100% of the side, resized to a random side in [min_side,
+/// max_side], JPEG at a random quality in [min_quality, max_quality]. source_max_side 0
+/// leaves out the first step.
 struct WildReencodeOptions {
     int64_t source_min_side = 176;
     int64_t source_max_side = 224;
+    int source_min_quality = 70;
+    int source_max_quality = 80;
     int64_t min_side = 112;
     int64_t max_side = 176;
     double min_crop = 0.8;
@@ -80,8 +85,9 @@ ReencodedImage reencode_like_the_wild(const torch::Tensor& square, core::RandomS
                                       const WildReencodeOptions& options = {});
 
 /// The first step of `reencode_like_the_wild`: a square over `source_max_side` reduced to a
-/// random side in [source_min_side, source_max_side]; smaller ones (and every one when
-/// source_max_side is 0) as they are. Draws one number from `stream` either way.
+/// random side in [source_min_side, source_max_side], smaller ones as they are, then every
+/// one through a JPEG at a quality in [source_min_quality, source_max_quality]. With
+/// source_max_side 0 the square as it is. Draws the same numbers from `stream` either way.
 torch::Tensor to_source_scale(const torch::Tensor& square, core::RandomStream& stream,
                               const WildReencodeOptions& options = {});
 

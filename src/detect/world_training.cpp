@@ -242,6 +242,10 @@ void WorldTrainingOptions::validate() const {
         throw make_error("source-scale sides ", wild.source_min_side, "-", wild.source_max_side, " must be at least ",
                          kPatchSide, " (or the largest 0: no source scale)");
     }
+    if (wild.source_max_side > 0 &&
+        (wild.source_min_quality < 1 || wild.source_max_quality > 100 || wild.source_max_quality < wild.source_min_quality)) {
+        throw make_error("source JPEG qualities ", wild.source_min_quality, "-", wild.source_max_quality, " must lie in 1-100");
+    }
     if (wild.min_quality < 1 || wild.max_quality > 100 || wild.max_quality < wild.min_quality) {
         throw make_error("JPEG qualities ", wild.min_quality, "-", wild.max_quality, " must lie in 1-100");
     }
@@ -308,6 +312,7 @@ Detector train_world_detector(const WorldTrainingOptions& options, const Report&
                      {"patches", patches.features.size(0)},
                      {"reencodings", options.reencodings},
                      {"reencode", {{"source_side", {options.wild.source_min_side, options.wild.source_max_side}},
+                                   {"source_jpeg_quality", {options.wild.source_min_quality, options.wild.source_max_quality}},
                                    {"side", {options.wild.min_side, options.wild.max_side}},
                                    {"crop", options.wild.min_crop},
                                    {"jpeg_quality", {options.wild.min_quality, options.wild.max_quality}}}},

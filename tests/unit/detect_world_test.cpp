@@ -118,9 +118,10 @@ TEST(WildReencodeTest, SizeAndQualityAreDrawnInRangeAndRepeatable) {
 }
 
 TEST(WildReencodeTest, LargeImagesEnterFromTheRealPhotosScale) {
-    // Both classes must reach the crop and resize from the same scale: a 600 px image is
-    // first reduced into [176, 224], a 200 px one (the real photos' size) is left alone,
-    // and both draw the same number of values from their stream.
+    // Both classes must reach the crop and resize from the same scale and JPEG history: a
+    // 600 px image is first reduced into [176, 224], a 200 px one (the real photos' size)
+    // keeps its size, both are saved as JPEG there, and both draw the same number of
+    // values from their stream.
     const WildReencodeOptions options;
     const torch::Tensor large = test::smooth_picture(600, 4), small = test::smooth_picture(200, 5);
     std::set<int64_t> sides;
@@ -131,7 +132,11 @@ TEST(WildReencodeTest, LargeImagesEnterFromTheRealPhotosScale) {
         EXPECT_LE(reduced.size(0), options.source_max_side);
         EXPECT_EQ(reduced.size(0), reduced.size(1));
         sides.insert(reduced.size(0));
-        EXPECT_TRUE(torch::equal(to_source_scale(small, b, options), small));
+        const torch::Tensor kept = to_source_scale(small, b, options);
+        EXPECT_EQ(kept.sizes(), small.sizes());
+        // Saved as a JPEG at the source scale like the large one: close, not equal.
+        EXPECT_FALSE(torch::equal(kept, small));
+        EXPECT_LT((kept.to(torch::kFloat32) - small.to(torch::kFloat32)).abs().mean().item<float>(), 4.0f);
         EXPECT_EQ(a.next_u64(), b.next_u64()) << "the classes drew different amounts from their streams";
     }
     EXPECT_GT(sides.size(), 4u);
