@@ -156,7 +156,8 @@ private:
     data::DuplicateFinder finder_;
     std::vector<int64_t> achieved_;
     generate::Request request_;
-    int64_t kept_this_run_ = 0;
+    /// Faces this run kept and still holds (a copy of a training face removed is not one).
+    std::set<std::string> kept_this_run_;
     double seconds_this_run_ = 0;
 };
 
@@ -207,9 +208,9 @@ bool Run::keep(uint32_t seed, const torch::Tensor& ws, const torch::Tensor& pixe
     provenance::write_labelled_png(options_.out / record.file, pixels, info);
     journal_.append({{"accept", record.to_json(/*with_latent=*/true)}});
     state_.seeds_kept.insert(seed);
+    kept_this_run_.insert(record.file);
     state_.records.push_back(std::move(record));
     ++achieved_[static_cast<size_t>(cell)];
-    ++kept_this_run_;
     return true;
 }
 
@@ -303,6 +304,7 @@ bool Run::remove_copies(const metrics::ImageSet& training) {
         fs::remove(options_.out / file);
         ++state_.rejected[kCopy];
         --achieved_[static_cast<size_t>(grid_.index_of(state_.find(file)->cell))];
+        kept_this_run_.erase(file);
     }
     state_.records.erase(std::remove_if(state_.records.begin(), state_.records.end(),
                                         [&](const ImageRecord& r) { return copies.count(r.file) > 0; }),
@@ -374,7 +376,7 @@ json Run::report_json() const {
             {"seconds", state_.seconds},
             {"images_per_second", state_.seconds > 0 ? static_cast<double>(kept) / state_.seconds : 0.0},
             {"seconds_this_run", seconds_this_run_},
-            {"images_this_run", kept_this_run_}};
+            {"images_this_run", static_cast<int64_t>(kept_this_run_.size())}};
 }
 
 /// dataset stats' figures of the folder, with the balanced groups as its label counts.
