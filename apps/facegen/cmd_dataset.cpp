@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "core/atomic_file.h"
+#include "core/device.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "data/build.h"
@@ -171,6 +172,7 @@ struct DatasetSynthParams {
     double copy_threshold = 10.0;
     bool overwrite = false;
     bool allow_short = false;
+    int threads = 0;  // 0 = all logical cores
 
     synth::SynthOptions to_options() const {
         synth::SynthOptions o;
@@ -197,6 +199,7 @@ struct DatasetSynthParams {
         return o;
     }
     void validate() const {
+        if (threads < 0) throw make_error("dataset synth: bad --threads ", threads, ": expected 0 (all cores) or more");
         try {
             to_options().validate();
         } catch (const Error& e) {
@@ -212,7 +215,7 @@ struct DatasetSynthParams {
           << " training=" << (training.empty() ? "(no memorisation check)" : training) << " first_seed=" << first_seed
           << " truncation_psi=" << (truncation_psi ? std::to_string(*truncation_psi) : "(model's)") << " batch=" << batch
           << " edit=" << !no_edit << " max_tries=" << max_tries << " dedup_threshold=" << dedup_threshold
-          << " copy_threshold=" << copy_threshold << " overwrite=" << overwrite << " allow_short=" << allow_short;
+          << " copy_threshold=" << copy_threshold << " overwrite=" << overwrite << " allow_short=" << allow_short << " threads=" << threads;
         return s.str();
     }
 };
@@ -329,6 +332,7 @@ void run_bench(const DatasetBenchParams& params) {
 #ifdef FACEGEN_HAVE_SYNTH
 void run_synth(const DatasetSynthParams& params) {
     params.validate();
+    core::set_cpu_threads(params.threads);
     std::fprintf(stderr, "%s\n", params.to_string().c_str());
     core::ProgressLine line("dataset synth");
     double kept = 0;
@@ -480,6 +484,7 @@ void add_dataset_command(CLI::App& app) {
         ->capture_default_str();
     synth->add_flag("--overwrite", synth_params->overwrite, "Replace a folder at --out that is not this run");
     synth->add_flag("--allow-short", synth_params->allow_short, "Exit 0 even when some cells fell short");
+    synth->add_option("--threads", synth_params->threads, "CPU threads (0 = all cores)")->capture_default_str();
     synth->callback([synth_params] { run_synth(*synth_params); });
 #endif
 
