@@ -7,3 +7,11 @@ if(TARGET facegen_synth)
     LABELS unit
     TIMEOUT 300)
 endif()
+if(TARGET facegen_synth AND TARGET facegen)
+  facegen_add_test(NAME synth_cli_tests
+    SOURCES integration/synth_cli_test.cpp
+    LIBS facegen_synth facegen_model
+    LABELS integration
+    TIMEOUT 300)
+  add_dependencies(synth_cli_tests facegen)
+endif()

@@ -9,7 +9,6 @@
 #include "attributes/catalogue.h"
 #include "core/npy.h"
 #include "core/png_io.h"
-#include "facenet/face_cnn.h"
 #include "data/pack.h"
 #include "edit/directions.h"
 #include "edit/editor.h"
@@ -18,6 +17,7 @@
 #include "synth/balance.h"
 #include "synth/journal.h"
 #include "synth/synth.h"
+#include "spread_classifier.h"
 #include "test_support.h"
 #include "tiny_model.h"
 
@@ -96,47 +96,6 @@ TEST(SynthJournalTest, ATornLastLineIsDroppedAndCut) {
     EXPECT_EQ(reopened.events()[2], (json{{"d", 4}}));
 }
 
-/// Sets the head of `classifier` (its features untrained) so that its readings spread over
-/// the faces `session` draws: learned output k reads the k-th principal direction of the
-/// network's features over `n_faces` faces, centred on that projection's median and scaled
-/// by its spread. Each yes/no attribute (gender included) then reads about half of the faces
-/// as yes, ethnicity's five groups about a fifth each, age about 35 +- 15 years, and the
-/// readings are uncorrelated over those faces, so every cell of a few groups is drawn.
-/// (An untrained head reads every tiny-model face as one gender: its logits' spread over
-/// the faces is far smaller than their offset, whatever the scale.)
-void spread_readings_over_faces(attributes::AttributeClassifier& classifier, generate::Session& session, int64_t n_faces) {
-    torch::NoGradGuard no_grad;
-    generate::Request request;
-    request.truncation_psi = 1.0;
-    for (int64_t i = 0; i < n_faces; ++i) request.seeds.push_back(static_cast<uint32_t>(100000 + i));
-    const torch::Tensor pixels = session.synthesize(session.ws_for(request, 0, n_faces), model::NoiseMode::Const);
-    facenet::FaceCnn& net = classifier.net();
-    net->eval();
-    auto features = net->named_children()["features"]->as<torch::nn::Sequential>();
-    const torch::Tensor f = features->forward(facenet::face_cnn_input(pixels)).mean({2, 3}).to(torch::kFloat64);  // [N, D]
-    const torch::Tensor mean = f.mean(0);
-    const torch::Tensor v = std::get<2>(torch::svd(f - mean));  // [D, D], columns by falling variance
-    const int64_t n_out = attributes::learned_attribute_count();
-    ASSERT_LE(n_out, v.size(1)) << "the test classifier's features are too narrow for one direction per output";
-    torch::Tensor weight = torch::zeros({n_out, f.size(1)}, torch::kFloat64);
-    torch::Tensor bias = torch::zeros({n_out}, torch::kFloat64);
-    for (int64_t k = 0; k < n_out; ++k) {
-        const torch::Tensor direction = v.select(1, k);
-        const torch::Tensor projection = (f - mean).matmul(direction);
-        const double spread = projection.std().item<double>();
-        ASSERT_GT(spread, 1e-9) << "output " << k << ": the tiny model's faces do not vary along its direction";
-        // Logits of +-3 per spread for probabilities; age's output is in units of 20 years.
-        const double scale =
-            (attributes::attribute_catalogue()[static_cast<size_t>(k)].kind == attributes::AttributeKind::kYears ? 0.75 : 3.0) / spread;
-        weight[k] = direction * scale;
-        bias[k] = -(mean.dot(direction) + projection.median()) * scale;
-    }
-    for (auto& item : net->named_parameters()) {
-        if (item.key() == "head.weight") item.value().copy_(weight);
-        if (item.key() == "head.bias") item.value().copy_(bias);
-    }
-}
-
 /// A tiny model, a test classifier whose readings spread over its faces, and directions
 /// fitted once for the whole suite.
 class SynthRunTest : public ::testing::Test {
@@ -148,7 +107,7 @@ protected:
         session_ = new generate::Session(model_path());
         torch::manual_seed(6);
         classifier_ = new attributes::AttributeClassifier(8);
-        spread_readings_over_faces(*classifier_, *session_, 256);
+        test::spread_readings_over_faces(*classifier_, *session_);
         edit::DirectionFitOptions fit;
         // The fewest faces a fit takes, and no response measured (each direction's step is
         // then the linear model's): 5 s instead of 20, and the edits of these tests land.
