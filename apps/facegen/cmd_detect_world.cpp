@@ -19,6 +19,7 @@ struct WorldParams {
     std::string data = "data/detect-world";
     std::string detector;  // measure-world: the detector to measure
     std::string out;       // train-world: the detector to write
+    std::vector<std::string> source_weights;  // train-world: SOURCE=W
     detect::WorldTrainingOptions options;
     int threads = 1;
 };
@@ -54,6 +55,15 @@ void prepare(WorldParams& params) {
 }
 
 void run_train_world(WorldParams params) {
+    for (const std::string& text : params.source_weights) {
+        const size_t at = text.find('=');
+        if (at == std::string::npos || at == 0) throw make_error("bad --source-weight '", text, "': expected SOURCE=W");
+        try {
+            params.options.source_weights[text.substr(0, at)] = std::stod(text.substr(at + 1));
+        } catch (const std::exception&) {
+            throw make_error("bad --source-weight '", text, "': the weight is not a number");
+        }
+    }
     prepare(params);
     if (params.out.empty()) throw make_error("no output: give --out FILE.safetensors");
     check_output_file(params.out, "--out", "detector.safetensors");
@@ -113,6 +123,8 @@ std::vector<CLI::App*> add_detect_world_commands(CLI::App& detect) {
     train_cmd->add_option("--out", train->out, "Detector file to write (.safetensors)")->required();
     train_cmd->add_option("--train-per-source", train->options.train_per_source, "Images per source to learn from")
         ->capture_default_str();
+    train_cmd->add_option("--source-weight", train->source_weights,
+                          "SOURCE=W: that source's share within its class, relative to the others' 1; repeat for several");
     train_cmd->add_option("--calibrate-per-source", train->options.calibrate_per_source,
                           "Images per source for Platt calibration (never learnt from)")
         ->capture_default_str();

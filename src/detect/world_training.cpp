@@ -201,15 +201,23 @@ PatchSet patch_set(const std::vector<LoadedImage>& images, const WorldTrainingOp
             report({"patch features", static_cast<int64_t>(i + 1), static_cast<int64_t>(images.size()), 0});
         }
     }
+    const auto share_of = [&](const std::string& source) {
+        const auto found = options.source_weights.find(source);
+        return found == options.source_weights.end() ? 1.0 : found->second;
+    };
     std::map<std::string, double> source_patches;
     std::map<int, std::set<std::string>> class_sources;
     for (size_t i = 0; i < sources.size(); ++i) {
         source_patches[sources[i]] += static_cast<double>(counts[i]);
         class_sources[labels[i]].insert(sources[i]);
     }
+    std::map<int, double> class_shares;
+    for (const auto& [label, names] : class_sources) {
+        for (const std::string& source : names) class_shares[label] += share_of(source);
+    }
     std::vector<float> label_rows, weight_rows;
     for (size_t i = 0; i < sources.size(); ++i) {
-        const double weight = 0.5 / source_patches[sources[i]] / static_cast<double>(class_sources[labels[i]].size());
+        const double weight = 0.5 / source_patches[sources[i]] * share_of(sources[i]) / class_shares[labels[i]];
         label_rows.insert(label_rows.end(), static_cast<size_t>(counts[i]), static_cast<float>(labels[i]));
         weight_rows.insert(weight_rows.end(), static_cast<size_t>(counts[i]), static_cast<float>(weight));
     }
@@ -233,6 +241,9 @@ void WorldTrainingOptions::validate() const {
         throw make_error("images per source must be at least 1");
     }
     if (reencodings < 1 || reencodings > 16) throw make_error("re-encoding count ", reencodings, " must be 1-16");
+    for (const auto& [source, weight] : source_weights) {
+        if (!(weight > 0) || !std::isfinite(weight)) throw make_error("weight ", weight, " of source '", source, "' must be > 0");
+    }
     if (steps < 1) throw make_error("step count ", steps, " must be >= 1");
     if (!(learning_rate > 0)) throw make_error("learning rate ", learning_rate, " must be > 0");
     if (wild.min_side < kPatchSide || wild.max_side < wild.min_side) {
@@ -316,6 +327,7 @@ Detector train_world_detector(const WorldTrainingOptions& options, const Report&
                                    {"side", {options.wild.min_side, options.wild.max_side}},
                                    {"crop", options.wild.min_crop},
                                    {"jpeg_quality", {options.wild.min_quality, options.wild.max_quality}}}},
+                     {"source_weights", options.source_weights},
                      {"steps", options.steps},
                      {"learning_rate", options.learning_rate},
                      {"weight_decay", options.weight_decay},

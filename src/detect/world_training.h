@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct WorldTrainingOptions {
     /// Generated families only measured (e.g. "diffusion"); may be empty.
     std::vector<std::string> held_out_families;
     int64_t train_per_source = 800;   // images per source to learn from
+    /// Share of a source within its class, relative to the others (default 1 each): e.g.
+    /// real photos at the generators' resolution weighted up against small ones.
+    std::map<std::string, double> source_weights;
     int64_t calibrate_per_source = 200;
     int64_t test_per_source = 300;
     int64_t reencodings = 2;          // re-encoded copies of each training image

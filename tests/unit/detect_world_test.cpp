@@ -288,6 +288,9 @@ TEST(WorldTrainingTest, LearnsAToyWorldAndMeasuresTheHeldOutFamily) {
 
     options.train_families = {"difflike"};
     EXPECT_THROW(options.validate(), Error);
+    options.train_families.clear();
+    options.source_weights["photos"] = 0;
+    EXPECT_THROW(options.validate(), Error) << "a source weighted 0 would drop out of its class silently";
 }
 
 }  // namespace
