@@ -1,5 +1,6 @@
 #include "synth/label_files.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -19,7 +20,9 @@ void write_labels_csv(const std::filesystem::path& path, const std::vector<Image
         csv << r.file << "," << r.cell;
         const nlohmann::json classes = grid.describe(grid.index_of(r.cell));
         for (const BalanceGroup& group : grid.groups()) csv << "," << classes[group.name].get<std::string>();
-        csv << "," << std::lround(r.scores[age]) << "," << r.seed << "," << (r.edit.empty() ? 0 : 1) << "\n";
+        // The classifier's age is linear in its output and reads some babies below 0 years:
+        // a label says 0 (labels.json keeps the score as read).
+        csv << "," << std::max(0L, std::lround(r.scores[age])) << "," << r.seed << "," << (r.edit.empty() ? 0 : 1) << "\n";
     }
     core::write_file_atomically(path, csv.str());
 }

@@ -302,6 +302,9 @@ bool Run::remove_copies(const metrics::ImageSet& training) {
     for (const std::string& file : copies) {
         journal_.append({{"remove", {{"file", file}, {"reason", kCopy}}}});
         fs::remove(options_.out / file);
+        // A cell folder left empty would be a class without images to ImageFolder loaders.
+        const fs::path cell_folder = (options_.out / file).parent_path();
+        if (fs::is_empty(cell_folder)) fs::remove(cell_folder);
         ++state_.rejected[kCopy];
         --achieved_[static_cast<size_t>(grid_.index_of(state_.find(file)->cell))];
         kept_this_run_.erase(file);

@@ -16,6 +16,7 @@
 #include "model/model_file.h"
 #include "synth/balance.h"
 #include "synth/journal.h"
+#include "synth/label_files.h"
 #include "synth/synth.h"
 #include "spread_classifier.h"
 #include "test_support.h"
@@ -75,6 +76,27 @@ TEST(SynthBalanceTest, UnknownNamesListTheValidOnes) {
     test::expect_error_mentioning([] { parse_balance(" , "); }, {"names no attribute"});
     test::expect_error_mentioning([] { parse_balance("age", {20, 10}); }, {"increasing"});
     test::expect_error_mentioning([] { parse_balance("brightness"); }, {"'brightness'"});
+}
+
+TEST(SynthLabelFilesTest, TheCsvAgeIsWholeYearsFromZero) {
+    test::TempDir dir;
+    const CellGrid grid(parse_balance("age,gender"));
+    std::vector<ImageRecord> records;
+    for (const double years : {-7.4, 31.6}) {
+        ImageRecord r;
+        r.scores.assign(attributes::attribute_catalogue().size(), 0.0);
+        r.scores[static_cast<size_t>(attributes::attribute_index("age"))] = years;
+        r.cell = years < 0 ? "0-9_male" : "30-39_female";
+        r.file = r.cell + "/" + image_file_name(7);
+        r.seed = 7;
+        records.push_back(r);
+    }
+    write_labels_csv(dir / "labels.csv", records, grid);
+    // The shipped classifier reads some babies below 0 years; labels.json keeps that score.
+    EXPECT_EQ(test::read_file(dir / "labels.csv"),
+              "file,cell,age_band,gender,age,seed,edited\n"
+              "0-9_male/seed00000007.png,0-9_male,0-9,male,0,7,0\n"
+              "30-39_female/seed00000007.png,30-39_female,30-39,female,32,7,0\n");
 }
 
 TEST(SynthJournalTest, ATornLastLineIsDroppedAndCut) {
@@ -310,6 +332,19 @@ TEST_F(SynthRunTest, CopiesOfTrainingFacesAreReplaced) {
         EXPECT_GT(image["seed"].get<uint32_t>(), 1u);
         EXPECT_GE(image["nearest"]["rms"].get<double>(), o.copy_threshold);
     }
+
+    // A copy removed when no draws are left: its cell falls short, and its folder goes (an
+    // empty class folder would trip ImageFolder loaders).
+    SynthOptions last = options("last-copy", 1, "age");
+    last.age_band_edges = {99};
+    last.distribution = json{{"0-98", 1}};
+    last.max_tries = 1;
+    last.training = training;
+    const SynthResult short_run = run(last);
+    EXPECT_EQ(short_run.short_cells, (std::vector<std::string>{"0-98"}));
+    EXPECT_EQ(short_run.report["nearest"]["copies_removed"], 1);
+    EXPECT_FALSE(fs::exists(last.out / "0-98"));
+    EXPECT_TRUE(fs::exists(last.out / "labels.csv"));
 }
 
 TEST_F(SynthRunTest, AFolderThatIsNotThisRunIsRefusedUntouched) {
