@@ -16,14 +16,33 @@ struct Bar {
     int64_t achieved = 0;
 };
 
-// One panel: a pair of bars per entry, scaled to the panel's largest count; labels turned
-// upright when short, at 60 degrees when there are many.
-void draw_panel(std::ostringstream& svg, const std::string& name, const std::vector<Bar>& bars, int x0, int y0, int bar,
-                int height) {
+constexpr int kGroupBar = 12;    // bar width in the panels of the groups
+constexpr int kPanelGap = 40;    // between the panels of the groups
+constexpr int kHeadingChar = 7;  // width of a bold 10 px character, generously
+
+int64_t largest_count(const std::vector<Bar>& bars) {
     int64_t top = 1;
     for (const Bar& b : bars) top = std::max({top, b.requested, b.achieved});
+    return top;
+}
+
+std::string panel_heading(const std::string& name, const std::vector<Bar>& bars) {
+    return name + " (max " + std::to_string(largest_count(bars)) + ")";
+}
+
+/// Width a group's panel takes: its bars, or its heading where that is longer (a two-class
+/// group's heading would run into the next panel's).
+int group_panel_width(const std::string& name, const std::vector<Bar>& bars) {
+    return std::max(static_cast<int>(bars.size()) * (2 * kGroupBar + 4), static_cast<int>(panel_heading(name, bars).size()) * kHeadingChar);
+}
+
+// One panel: a pair of bars per entry, scaled to the panel's largest count; labels at 60
+// degrees below the bars.
+void draw_panel(std::ostringstream& svg, const std::string& name, const std::vector<Bar>& bars, int x0, int y0, int bar,
+                int height) {
+    const int64_t top = largest_count(bars);
     const int base = y0 + height;
-    svg << "<text x=\"" << x0 << "\" y=\"" << y0 - 8 << "\" font-weight=\"bold\">" << name << " (max " << top << ")</text>\n";
+    svg << "<text x=\"" << x0 << "\" y=\"" << y0 - 8 << "\" font-weight=\"bold\">" << panel_heading(name, bars) << "</text>\n";
     svg << "<line x1=\"" << x0 << "\" y1=\"" << base << "\" x2=\"" << x0 + static_cast<int>(bars.size()) * (2 * bar + 4) << "\" y2=\""
         << base << "\" stroke=\"black\"/>\n";
     int x = x0;
@@ -65,7 +84,7 @@ std::string balance_chart_svg(const CellGrid& grid, const std::vector<int64_t>& 
     }
     const int cell_bar = grid.n_cells() > 40 ? 5 : 9;
     int groups_width = kLeft;
-    for (const auto& bars : group_bars) groups_width += static_cast<int>(bars.size()) * (2 * 12 + 4) + 40;
+    for (size_t g = 0; g < group_bars.size(); ++g) groups_width += group_panel_width(grid.groups()[g].name, group_bars[g]) + kPanelGap;
     const int cells_width = kLeft + static_cast<int>(cell_bars.size()) * (2 * cell_bar + 4) + 140;
     const int width = std::max(groups_width + 100, cells_width);
     const int height = kTop + 2 * (kPanelHeight + kLabelSpace) + 20;
@@ -83,8 +102,8 @@ std::string balance_chart_svg(const CellGrid& grid, const std::vector<int64_t>& 
     }
     int x = kLeft;
     for (size_t g = 0; g < group_bars.size(); ++g) {
-        draw_panel(svg, grid.groups()[g].name, group_bars[g], x, kTop + 10, 12, kPanelHeight);
-        x += static_cast<int>(group_bars[g].size()) * (2 * 12 + 4) + 40;
+        draw_panel(svg, grid.groups()[g].name, group_bars[g], x, kTop + 10, kGroupBar, kPanelHeight);
+        x += group_panel_width(grid.groups()[g].name, group_bars[g]) + kPanelGap;
     }
     if (grid.groups().size() > 1) {
         draw_panel(svg, "cells", cell_bars, kLeft, kTop + kPanelHeight + kLabelSpace + 10, cell_bar, kPanelHeight);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <regex>
 
 #include "attributes/catalogue.h"
 #include "core/npy.h"
@@ -15,6 +16,7 @@
 #include "generate/session.h"
 #include "model/model_file.h"
 #include "synth/balance.h"
+#include "synth/balance_chart.h"
 #include "synth/journal.h"
 #include "synth/label_files.h"
 #include "synth/synth.h"
@@ -76,6 +78,27 @@ TEST(SynthBalanceTest, UnknownNamesListTheValidOnes) {
     test::expect_error_mentioning([] { parse_balance(" , "); }, {"names no attribute"});
     test::expect_error_mentioning([] { parse_balance("age", {20, 10}); }, {"increasing"});
     test::expect_error_mentioning([] { parse_balance("brightness"); }, {"'brightness'"});
+}
+
+TEST(SynthBalanceChartTest, EveryClassAndCellIsLabelledAndHeadingsLeaveRoom) {
+    const CellGrid grid(parse_balance("age,gender,ethnicity"));
+    std::vector<int64_t> requested(static_cast<size_t>(grid.n_cells()), 5), achieved(requested.size(), 5);
+    achieved[0] = 2;
+    const std::string svg = balance_chart_svg(grid, requested, achieved, "test");
+    for (const BalanceGroup& group : grid.groups()) {
+        for (const std::string& c : group.classes) EXPECT_NE(svg.find(">" + c + "</text>"), std::string::npos) << c;
+    }
+    for (int64_t cell = 0; cell < grid.n_cells(); ++cell) EXPECT_NE(svg.find(">" + grid.name(cell) + "</text>"), std::string::npos);
+    EXPECT_NE(svg.find("0-9_male_white achieved 2"), std::string::npos);
+    // Each group's heading ends before the next panel starts (about 6 px a character at 10 px).
+    const std::regex heading("<text x=\"([0-9]+)\" y=\"[0-9]+\" font-weight=\"bold\">([^<]+)</text>");
+    std::vector<std::pair<int, std::string>> headings;
+    for (std::sregex_iterator it(svg.begin(), svg.end(), heading), end; it != end; ++it) headings.emplace_back(std::stoi((*it)[1]), (*it)[2]);
+    ASSERT_EQ(headings.size(), 4u);  // three groups and the cells
+    EXPECT_EQ(headings[1].second, "gender (max 200)");
+    for (size_t i = 0; i + 2 < headings.size(); ++i) {
+        EXPECT_GE(headings[i + 1].first - headings[i].first, static_cast<int>(headings[i].second.size()) * 6 + 10) << headings[i].second;
+    }
 }
 
 TEST(SynthLabelFilesTest, TheCsvAgeIsWholeYearsFromZero) {
