@@ -208,6 +208,28 @@ std::vector<int64_t> requested_counts(int64_t count, const std::vector<double>& 
     return counts;
 }
 
+void check_every_cell_reached(int64_t count, const std::vector<double>& weights, const CellGrid& grid) {
+    const std::vector<int64_t> counts = requested_counts(count, weights, grid.n_cells());
+    std::vector<std::string> missed;
+    int64_t asked = 0;
+    double total = 0, smallest = 0;
+    for (int64_t c = 0; c < grid.n_cells(); ++c) {
+        const double w = weights.empty() ? 1.0 : weights[static_cast<size_t>(c)];
+        if (w <= 0) continue;
+        ++asked;
+        total += w;
+        smallest = smallest > 0 ? std::min(smallest, w) : w;
+        if (counts[static_cast<size_t>(c)] == 0) missed.push_back(grid.name(c));
+    }
+    if (missed.empty()) return;
+    // Enough for every share to be at least one image (for a uniform request: one per cell).
+    const auto enough = static_cast<int64_t>(std::ceil(total / smallest - 1e-9));
+    std::vector<std::string> named(missed.begin(), missed.begin() + std::min<ptrdiff_t>(5, static_cast<ptrdiff_t>(missed.size())));
+    if (missed.size() > named.size()) named.push_back("...");
+    throw make_error("count ", count, " leaves ", missed.size(), " of the ", asked, " cells asked for without an image (",
+                     join(named), "): ask for at least ", enough, " images, or fewer groups or classes");
+}
+
 std::vector<double> weights_from_json(const nlohmann::json& shares, const CellGrid& grid) {
     if (!shares.is_object()) throw make_error("a distribution must be a JSON object {\"CELL\": weight, ...}");
     std::vector<double> weights(static_cast<size_t>(grid.n_cells()), 0.0);

@@ -73,6 +73,12 @@ private:
 /// counts sum to `count` exactly.
 std::vector<int64_t> requested_counts(int64_t count, const std::vector<double>& weights, int64_t n_cells);
 
+/// Throws facegen::Error when `count` split by `weights` (empty = uniform) leaves a cell
+/// that the weights give a share without an image, naming those cells and a count that
+/// reaches every one: a uniform request for 10 images over 80 cells would otherwise fill
+/// only the first 10, all of one age band.
+void check_every_cell_reached(int64_t count, const std::vector<double>& weights, const CellGrid& grid);
+
 /// Weights per cell from a JSON object {"CELL": weight, ...} (cells left out weigh 0).
 /// Throws facegen::Error naming an unknown cell or a negative weight.
 std::vector<double> weights_from_json(const nlohmann::json& shares, const CellGrid& grid);

@@ -450,7 +450,7 @@ void SynthOptions::validate() const {
     if (!(copy_threshold >= 0)) throw make_error("copy threshold ", copy_threshold, " must be >= 0");
     if (truncation_psi && !(*truncation_psi >= 0 && *truncation_psi <= 2)) throw make_error("truncation psi ", *truncation_psi, " is not within 0..2");
     const CellGrid grid(parse_balance(balance, age_band_edges));
-    if (!distribution.is_null()) requested_counts(count, weights_from_json(distribution, grid), grid.n_cells());
+    check_every_cell_reached(count, distribution.is_null() ? std::vector<double>{} : weights_from_json(distribution, grid), grid);
     if (!training.empty() && !fs::exists(training)) throw make_error("training dataset '", training.string(), "' not found");
 }
 

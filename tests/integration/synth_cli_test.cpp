@@ -90,6 +90,10 @@ TEST_F(SynthCliTest, UnknownNamesAndForeignFoldersAreRefusedUntouched) {
     const test::CommandResult none = synth("--count 0 --balance gender --out " + quote(out));
     EXPECT_EQ(none.exit_code, 1);
     EXPECT_TRUE(mentions(none.err, "count 0")) << none.err;
+    const test::CommandResult few = synth("--count 10 --balance age,gender,ethnicity --out " + quote(out));
+    EXPECT_EQ(few.exit_code, 1);
+    EXPECT_TRUE(mentions(few.err, "count 10 leaves 70 of the 80 cells")) << few.err;
+    EXPECT_TRUE(mentions(few.err, "at least 80")) << few.err;
     std::ofstream(*dir_ / "cells.json") << R"({"female": 1, "nobody": 1})";
     const test::CommandResult cell = synth("--count 4 --balance gender --distribution " + quote(*dir_ / "cells.json") + " --out " + quote(out));
     EXPECT_EQ(cell.exit_code, 1);

@@ -72,6 +72,18 @@ TEST(SynthBalanceTest, RequestedCountsSumExactly) {
     test::expect_error_mentioning([&] { requested_counts(10, {0, 0}, 2); }, {"all 0"});
 }
 
+TEST(SynthBalanceTest, ACountThatLeavesCellsEmptyIsRefused) {
+    const CellGrid grid(parse_balance("age,gender,ethnicity"));
+    // Uniform: 10 images over 80 cells would all go to the first ten (every one 0-9).
+    test::expect_error_mentioning([&] { check_every_cell_reached(10, {}, grid); },
+                                  {"count 10", "70 of the 80 cells", "10-19_male_white", "at least 80"});
+    check_every_cell_reached(80, {}, grid);
+    const CellGrid gender(parse_balance("gender"));
+    test::expect_error_mentioning([&] { check_every_cell_reached(100, {1000, 1}, gender); }, {"1 of the 2", "(female)", "at least 1001"});
+    check_every_cell_reached(100, {1, 0}, gender);  // a cell weighted 0 is not asked for
+    check_every_cell_reached(1001, {1000, 1}, gender);
+}
+
 TEST(SynthBalanceTest, UnknownNamesListTheValidOnes) {
     test::expect_error_mentioning([] { parse_balance("age,race"); }, {"'race'", "age, gender, ethnicity", "smiling"});
     test::expect_error_mentioning([] { parse_balance("age,age"); }, {"'age' twice"});
@@ -395,6 +407,8 @@ TEST_F(SynthRunTest, BadOptionsFailBeforeAnythingIsWritten) {
     test::expect_error_mentioning([&] { run(o); }, {"'hair'", "valid names are"});
     o = options("bad", 0);
     test::expect_error_mentioning([&] { run(o); }, {"count 0"});
+    o = options("bad", 3, "age,gender");
+    test::expect_error_mentioning([&] { run(o); }, {"count 3", "without an image", "at least 16"});
     o = options("bad", 4);
     o.distribution = json{{"nobody", 1}};
     test::expect_error_mentioning([&] { run(o); }, {"'nobody'"});
