@@ -185,6 +185,7 @@ struct DirectionsParams {
     std::string classifier;
     std::string out;  // "" = beside the model
     std::string reuse_fits;  // a directions file whose linear models are kept
+    bool gradient_steps = false;
     edit::DirectionFitOptions options;
     int threads = 0;
 };
@@ -197,6 +198,7 @@ void run_directions(const DirectionsParams& params) {
     attributes::AttributeClassifier classifier = load_classifier(params.classifier);
     std::optional<edit::AttributeDirections> reused;
     edit::DirectionFitOptions options = params.options;
+    options.covariance_steps = !params.gradient_steps;
     if (!params.reuse_fits.empty()) {
         reused.emplace(edit::AttributeDirections::load(params.reuse_fits, session.metadata().model_id));
         options.reuse_fits = &*reused;
@@ -287,7 +289,14 @@ void add_attributes_command(CLI::App& app) {
         ->capture_default_str();
     directions_cmd->add_option("--reuse-fits", directions->reuse_fits,
                                "Keep this directions file's linear models (same --samples, --first-seed and psi); "
-                               "measure only the w covariance and the responses anew (minutes)");
+                               "measure only the w covariance, the age steps and the responses anew");
+    directions_cmd->add_option("--age-step-samples", directions->options.age_step_samples,
+                               "Age's steps from means of the first N faces within gender and ethnicity strata "
+                               "(scored also with --reuse-fits; 0: none, age steps along its gradient)")
+        ->capture_default_str();
+    directions_cmd->add_flag("--gradient-steps", directions->gradient_steps,
+                             "Store no w covariance: other attributes step along their conditioned gradient "
+                             "(the steps of format 1 files)");
     directions_cmd->add_option("--threads", directions->threads, "CPU threads (0 = all cores)")->capture_default_str();
     directions_cmd->callback([directions] { run_directions(*directions); });
 #endif

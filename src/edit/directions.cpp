@@ -1,5 +1,6 @@
 #include "edit/directions.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -64,8 +65,11 @@ struct ScoredFaces {
     torch::Tensor values;  // float64 [samples, attributes]; zero for faces not scored
 };
 
+/// A span of faces [begin, end).
+using Span = std::pair<int64_t, int64_t>;
+
 ScoredFaces sample_and_score(generate::Session& session, attributes::AttributeClassifier& classifier,
-                             const DirectionFitOptions& options, int64_t first_scored, int64_t end_scored,
+                             const DirectionFitOptions& options, const std::vector<Span>& scored,
                              const std::function<void(int64_t, int64_t)>& progress) {
     const auto& catalogue = attributes::attribute_catalogue();
     const generate::Request request = sampling_request(options);
@@ -77,8 +81,9 @@ ScoredFaces sample_and_score(generate::Session& session, attributes::AttributeCl
         const int64_t n = std::min(options.batch, options.samples - begin);
         const torch::Tensor ws = session.ws_for(request, begin, n);
         faces.w.narrow(0, begin, n).copy_(ws.select(1, 0).to(torch::kCPU, torch::kFloat64));
-        const int64_t lo = std::max(begin, first_scored), hi = std::min(begin + n, end_scored);
-        if (lo < hi) {
+        for (const auto& [first_scored, end_scored] : scored) {
+            const int64_t lo = std::max(begin, first_scored), hi = std::min(begin + n, end_scored);
+            if (lo >= hi) continue;
             const torch::Tensor images = session.synthesize(ws.narrow(0, lo - begin, hi - lo), model::NoiseMode::Const);
             const std::vector<attributes::AttributeScores> scores = classifier.score(images);
             for (int64_t i = lo; i < hi; ++i) {
@@ -112,7 +117,7 @@ std::vector<AttributeDirection> fit_linear_models(const ScoredFaces& faces, int6
     for (size_t a = 0; a < catalogue.size(); ++a) {
         const auto i = static_cast<int64_t>(a);
         directions.push_back({catalogue[a].name, gradients[i].contiguous(), offsets[i].item<double>(),
-                              r2[i].item<double>(), spread[i].item<double>(), 1.0});
+                              r2[i].item<double>(), spread[i].item<double>(), 1.0, 1.0, {}, {}});
     }
     return directions;
 }
@@ -126,18 +131,19 @@ std::vector<AttributeDirection> reused_linear_models(const AttributeDirections& 
     std::vector<AttributeDirection> directions;
     for (const attributes::AttributeSpec& spec : attributes::attribute_catalogue()) {
         AttributeDirection d = reused.direction(spec.name);
-        d.response = 1.0;
+        d.response = d.response_down = 1.0;
         directions.push_back(d);
     }
     return directions;
 }
 
 /// The response of attribute `a`: the held-out faces [n_fit, n_fit + n_response) stepped
-/// along its conditioned direction by what the linear model says is one spread and scored
-/// again; the change read over the change predicted, kept within 0.05-1.5.
+/// along its conditioned direction by what the linear model says is one spread (`down`:
+/// along its step down, by minus one spread) and scored again; the change read over the
+/// change predicted, kept within 0.05-1.5.
 double measure_response(const AttributeDirections& directions, size_t a, const ScoredFaces& faces, int64_t n_fit,
                         int64_t n_response, generate::Session& session, attributes::AttributeClassifier& classifier,
-                        const DirectionFitOptions& options) {
+                        const DirectionFitOptions& options, bool down) {
     const auto& catalogue = attributes::attribute_catalogue();
     torch::InferenceMode inference;
     const torch::Tensor start_w = faces.w.narrow(0, n_fit, n_response).to(torch::kFloat32);
@@ -146,8 +152,8 @@ double measure_response(const AttributeDirections& directions, size_t a, const S
     for (const std::string& name : options.kept) {
         if (!same_attribute_group(name, catalogue[a].name)) kept.push_back(name);
     }
-    const EditDirection direction = directions.conditioned(catalogue[a].name, kept);
-    const double predicted = directions.directions()[a].spread;
+    const EditDirection direction = directions.conditioned(catalogue[a].name, kept, down);
+    const double predicted = (down ? -1 : 1) * directions.directions()[a].spread;
     const torch::Tensor step = direction.unit * static_cast<float>(predicted / direction.units_per_step);
     double read = 0;
     for (int64_t begin = 0; begin < n_response; begin += options.batch) {
@@ -164,8 +170,31 @@ double measure_response(const AttributeDirections& directions, size_t a, const S
     return std::clamp(read / static_cast<double>(n_response) / predicted, 0.05, 1.5);
 }
 
+/// Age's steps from the first n faces (stratified_steps.h), set on `directions`; what was
+/// fitted, or why not, for the report.
+json add_age_steps(std::vector<AttributeDirection>& directions, const ScoredFaces& faces, int64_t n,
+                   const AgeBands& bands) {
+    const json used_bands = {{"child", {bands.child_from, bands.child_to}},
+                             {"young_adult", {bands.adult_from, bands.adult_to}},
+                             {"older", {bands.older_from, bands.older_to}},
+                             {"min_faces", bands.min_faces}};
+    if (n == 0) return {{"fitted", false}, {"why", "no faces asked for"}};
+    try {
+        const StratifiedAgeSteps steps =
+            fit_stratified_age_steps(faces.w.narrow(0, 0, n), faces.values.narrow(0, 0, n), bands);
+        AttributeDirection& age = directions[static_cast<size_t>(attributes::attribute_index("age"))];
+        age.step_up = steps.older;
+        age.step_down = steps.younger;
+        return {{"fitted", true},     {"faces", n},
+                {"bands", used_bands}, {"older_strata", steps.older_strata},
+                {"younger_strata", steps.younger_strata}};
+    } catch (const Error& e) {
+        return {{"fitted", false}, {"faces", n}, {"bands", used_bands}, {"why", e.what()}};
+    }
+}
+
 json fit_report(const std::vector<AttributeDirection>& directions, const DirectionFitOptions& options, int64_t n_fit,
-                int64_t n_response, const torch::Tensor& w, double seconds) {
+                int64_t n_response, const torch::Tensor& w, const json& age_steps, double seconds) {
     const auto& catalogue = attributes::attribute_catalogue();
     json fits = json::object();
     for (size_t a = 0; a < catalogue.size(); ++a) {
@@ -174,12 +203,16 @@ json fit_report(const std::vector<AttributeDirection>& directions, const Directi
                                      {"spread", direction.spread},
                                      {"units_per_w_step", direction.gradient.norm().item<double>()},
                                      {"response", direction.response},
+                                     {"response_down", direction.response_down},
+                                     {"own_steps", direction.step_up.defined()},
                                      {"fitted_as", catalogue[a].kind == attributes::AttributeKind::kProbability
                                                        ? "log-odds"
                                                        : catalogue[a].unit}};
     }
     return {{"samples", options.samples},
-            {"step", "w covariance times the gradient, conditioned in its metric"},
+            {"step", options.covariance_steps ? "w covariance times the gradient, conditioned in its metric"
+                                              : "the gradient, conditioned"},
+            {"age_steps", age_steps},
             {"fits_reused", options.reuse_fits != nullptr},
             {"first_seed", options.first_seed},
             {"truncation_psi", options.truncation_psi},
@@ -205,23 +238,35 @@ AttributeDirections AttributeDirections::fit(generate::Session& session, attribu
     const int64_t n_fit = options.samples * 9 / 10;  // R^2 on the rest
     const int64_t n_response = std::min(options.response_samples, options.samples - n_fit);
     // Faces scored: all of them, or with reuse_fits only those the response is measured on.
-    const int64_t first_scored = options.reuse_fits ? n_fit : 0;
-    const int64_t end_scored = options.reuse_fits ? n_fit + n_response : options.samples;
-    const ScoredFaces faces = sample_and_score(session, classifier, options, first_scored, end_scored, progress);
+    // Faces scored: all of them, or with reuse_fits those the age steps and the responses are
+    // measured on.
+    const int64_t n_age_steps = std::clamp<int64_t>(options.age_step_samples, 0, n_fit);
+    const std::vector<Span> scored = options.reuse_fits
+                                         ? std::vector<Span>{{0, n_age_steps}, {n_fit, n_fit + n_response}}
+                                         : std::vector<Span>{{0, options.samples}};
+    const ScoredFaces faces = sample_and_score(session, classifier, options, scored, progress);
 
     AttributeDirections out;
     out.model_id_ = session.metadata().model_id;
-    const torch::Tensor centred = faces.w - faces.w.mean(0);
-    out.w_covariance_ = centred.t().mm(centred) / static_cast<double>(options.samples - 1);
+    if (options.covariance_steps) {
+        const torch::Tensor centred = faces.w - faces.w.mean(0);
+        out.w_covariance_ = centred.t().mm(centred) / static_cast<double>(options.samples - 1);
+    }
     out.directions_ = options.reuse_fits ? reused_linear_models(*options.reuse_fits, out.model_id_)
                                          : fit_linear_models(faces, n_fit, options.ridge);
+    const json age_steps = add_age_steps(out.directions_, faces, n_age_steps, options.age_bands);
     // In catalogue order, each measured with the responses before it already set.
     for (int64_t a = 0; n_response > 0 && a < n_attributes; ++a) {
-        out.directions_[static_cast<size_t>(a)].response = measure_response(
-            out, static_cast<size_t>(a), faces, n_fit, n_response, session, classifier, options);
+        AttributeDirection& direction = out.directions_[static_cast<size_t>(a)];
+        direction.response = measure_response(out, static_cast<size_t>(a), faces, n_fit, n_response, session,
+                                              classifier, options, /*down=*/false);
+        direction.response_down = direction.step_down.defined()
+                                      ? measure_response(out, static_cast<size_t>(a), faces, n_fit, n_response,
+                                                         session, classifier, options, /*down=*/true)
+                                      : direction.response;
         if (progress) progress(options.samples + (a + 1) * n_response, options.samples + n_attributes * n_response);
     }
-    out.report_ = fit_report(out.directions_, options, n_fit, n_response, faces.w,
+    out.report_ = fit_report(out.directions_, options, n_fit, n_response, faces.w, age_steps,
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return out;
 }
@@ -234,8 +279,22 @@ const AttributeDirection& AttributeDirections::direction(const std::string& attr
     throw make_error("the directions have no '", attribute, "': fit them again with facegen attributes directions");
 }
 
-EditDirection AttributeDirections::conditioned(const std::string& attribute, const std::vector<std::string>& kept) const {
-    const torch::Tensor gradient = direction(attribute).gradient;
+EditDirection AttributeDirections::conditioned(const std::string& attribute, const std::vector<std::string>& kept,
+                                               bool down) const {
+    const AttributeDirection& fitted = direction(attribute);
+    if (fitted.step_up.defined()) {
+        torch::Tensor step = (down ? fitted.step_down : fitted.step_up).clone();
+        if (std::find(kept.begin(), kept.end(), "gender") != kept.end() && attribute != "gender") {
+            const torch::Tensor gender = direction("gender").gradient;
+            step -= step.dot(gender) / gender.dot(gender) * gender;
+        }
+        const double length = step.norm().item<double>();
+        if (!(length > 0)) throw make_error("attribute '", attribute, "' has no step left once gender is held fixed");
+        // One step of the whole vector is one unit as the model's faces differ (before the
+        // response, which measures what the classifier reads of it).
+        return {(step / length).to(torch::kFloat32), (down ? fitted.response_down : fitted.response) / length};
+    }
+    const torch::Tensor gradient = fitted.gradient;
     // Inner product of the projection: Euclidean, or x' Sigma y, in which "orthogonal to a
     // kept gradient" means "the step Sigma u does not move that attribute's linear model".
     const bool metric = w_covariance_.defined();
@@ -261,7 +320,7 @@ EditDirection AttributeDirections::conditioned(const std::string& attribute, con
     torch::Tensor step = metric ? w_covariance_.mv(u) : u;
     step /= step.norm();
     // The linear model's change per unit step: the gradient's component along the step.
-    return {step.to(torch::kFloat32), gradient.dot(step).item<double>() * direction(attribute).response};
+    return {step.to(torch::kFloat32), gradient.dot(step).item<double>() * fitted.response};
 }
 
 void AttributeDirections::save(const std::filesystem::path& path) const {
@@ -271,6 +330,11 @@ void AttributeDirections::save(const std::filesystem::path& path) const {
     for (const AttributeDirection& d : directions_) {
         tensors["gradient." + d.attribute] = d.gradient;
         fits[d.attribute] = {{"offset", d.offset}, {"r2", d.r2}, {"spread", d.spread}, {"response", d.response}};
+        if (d.step_up.defined()) {
+            tensors["step_up." + d.attribute] = d.step_up.contiguous();
+            tensors["step_down." + d.attribute] = d.step_down.contiguous();
+            fits[d.attribute]["response_down"] = d.response_down;
+        }
         names += (names.empty() ? "" : ",") + d.attribute;
     }
     if (w_covariance_.defined()) tensors["w_covariance"] = w_covariance_.to(torch::kFloat32).contiguous();
@@ -317,11 +381,29 @@ AttributeDirections AttributeDirections::load(const std::filesystem::path& path,
         if (!(response > 0 && response <= 10)) {
             throw make_error("directions '", path.string(), "': response of '", name, "' is not in (0, 10]");
         }
-        out.directions_.push_back({name, gradient, fit["offset"].get<double>(), fit.value("r2", 0.0),
-                                   fit.value("spread", 0.0), response});
+        AttributeDirection loaded{name, gradient, fit["offset"].get<double>(), fit.value("r2", 0.0),
+                                  fit.value("spread", 0.0), response, response, {}, {}};
+        const auto up = file.tensors.find("step_up." + name), down = file.tensors.find("step_down." + name);
+        if (version >= 3 && (up != file.tensors.end() || down != file.tensors.end())) {
+            for (const auto& it : {up, down}) {
+                if (it == file.tensors.end() || it->second.dim() != 1 || it->second.scalar_type() != torch::kFloat64 ||
+                    it->second.size(0) != w_dim || !torch::isfinite(it->second).all().item<bool>()) {
+                    throw make_error("directions '", path.string(), "': the steps of '", name,
+                                     "' are not two finite float64 vectors of the gradient's length");
+                }
+            }
+            loaded.step_up = up->second;
+            loaded.step_down = down->second;
+            loaded.response_down = fit.value("response_down", response);
+            if (!(loaded.response_down > 0 && loaded.response_down <= 10)) {
+                throw make_error("directions '", path.string(), "': response_down of '", name, "' is not in (0, 10]");
+            }
+        }
+        out.directions_.push_back(loaded);
     }
     if (out.directions_.empty()) throw make_error("directions '", path.string(), "' hold no attribute");
-    if (version >= 2) {
+    // Version 2 files always step along the covariance; version 3 files may or may not.
+    if (version == 2 || (version >= 3 && file.tensors.count("w_covariance") > 0)) {
         const auto it = file.tensors.find("w_covariance");
         if (it == file.tensors.end() || it->second.dim() != 2 || it->second.size(0) != w_dim ||
             it->second.size(1) != w_dim || !torch::isfinite(it->second).all().item<bool>()) {

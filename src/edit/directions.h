@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attributes/classifier.h"
+#include "edit/stratified_steps.h"
 #include "generate/session.h"
 
 // Directions in a model's W space along which an attribute changes (after InterFaceGAN, Shen
@@ -27,11 +28,18 @@
 // predicted change, Sigma g is the shortest step in the Mahalanobis distance of the model's
 // w, and conditioning is done in the same metric, so the kept attributes' linear models do
 // not move. Stored in a file beside the model, tied to its model id, with the covariance.
+//
+// Age has its own steps besides (format 3, stratified_steps.h): means of the model's older
+// and younger faces within strata of gender and ethnicity, one step to age and one to de-age.
+// Where a file has them, age edits take them; the gradient still holds age fixed in other
+// edits.
 namespace facegen::edit {
 
 inline constexpr const char* kDirectionsFormat = "facegen-directions";
-inline constexpr int kDirectionsFormatVersion = 2;
-/// Version 1 files (gradients only, steps along the conditioned gradient) are still read.
+inline constexpr int kDirectionsFormatVersion = 3;
+/// Version 1 files (gradients only, steps along the conditioned gradient) and version 2
+/// (with the w covariance) are still read. Version 3 adds the age steps, and its covariance
+/// is optional (without it, other attributes step along their gradient as in version 1).
 inline constexpr int kOldestDirectionsFormatVersion = 1;
 
 /// One attribute's linear model on w: value ~ offset + gradient . w. For probabilities the
@@ -45,8 +53,14 @@ struct AttributeDirection {
     /// Measured change of the classifier's reading per change the linear model predicts,
     /// stepping held-out faces along the gradient (below 1: the reading follows a step only
     /// partly, as the fit explains only part of it). Edit steps are scaled by it, so that
-    /// "age=+10" moves the reading by about 10 years.
+    /// "age=+10" moves the reading by about 10 years. With separate steps down (below),
+    /// this is the response of the step up, and `response_down` that of the step down.
     double response = 1;
+    double response_down = 1;
+    /// Steps made from the model's faces (age, format 3): w change per unit towards higher
+    /// and towards lower values (both pointing up: the step down is taken backwards).
+    /// Undefined where the file has none: edits step along the conditioned gradient.
+    torch::Tensor step_up, step_down;  // float64 [w_dim]
 };
 
 /// Held fixed while another attribute is edited, unless edited themselves: who the person
@@ -77,6 +91,14 @@ struct DirectionFitOptions {
     /// covariance and the responses anew. Minutes instead of the full fit's twenty, for
     /// moving a file to a new way of stepping (format 1 to 2).
     const AttributeDirections* reuse_fits = nullptr;
+    /// false: store no w covariance, so edits step along the conditioned gradient (format 1's
+    /// steps) except where the file has steps of its own (age).
+    bool covariance_steps = true;
+    /// Age steps from the first this many faces (at most the faces fitted on; with
+    /// reuse_fits these are scored too). Left out of the file, with the reason in the
+    /// report, when the faces hold no stratum with enough old and young ones.
+    int64_t age_step_samples = 20000;
+    AgeBands age_bands;
 };
 
 /// A direction to edit along: unit vector and the attribute's change per unit step.
@@ -107,8 +129,14 @@ public:
     /// (the linear model's, times the measured response). With the w covariance (format 2):
     /// Sigma u, u the gradient projected out of the kept ones in the metric of Sigma;
     /// without (format 1): the projected gradient itself.
+    /// An attribute with steps of its own (age) takes them instead: `down` picks the step
+    /// towards lower values; the unit points up either way. Gender's gradient is projected
+    /// out of it (Euclidean) when gender is kept: the strata hold gender only as read male
+    /// or female, and within a stratum the model's older faces still read more male. The
+    /// other kept attributes are held by the strata (ethnicity, glasses) or not at all.
     /// Throws facegen::Error when nothing of the direction is left.
-    EditDirection conditioned(const std::string& attribute, const std::vector<std::string>& kept) const;
+    EditDirection conditioned(const std::string& attribute, const std::vector<std::string>& kept,
+                              bool down = false) const;
 
     /// float64 [w_dim, w_dim] covariance of the fit's w; undefined for format 1 files.
     const torch::Tensor& w_covariance() const { return w_covariance_; }

@@ -61,8 +61,9 @@ std::vector<std::string> Editor::kept_for(const std::vector<AttributeEdit>& edit
     return kept;
 }
 
-EditDirection Editor::direction_for(const std::string& attribute, const std::vector<AttributeEdit>& edited) const {
-    return directions_.conditioned(attribute, kept_for(edited));
+EditDirection Editor::direction_for(const std::string& attribute, const std::vector<AttributeEdit>& edited,
+                                    bool down) const {
+    return directions_.conditioned(attribute, kept_for(edited), down);
 }
 
 torch::Tensor Editor::step_limits(const torch::Tensor& ws, const torch::Tensor& unit) const {
@@ -88,7 +89,7 @@ torch::Tensor Editor::apply_changes(const torch::Tensor& ws, const std::vector<A
     torch::Tensor out = ws.clone();
     for (const AttributeEdit& edit : edits) {
         if (edit.absolute) continue;
-        const EditDirection direction = direction_for(edit.attribute, edits);
+        const EditDirection direction = direction_for(edit.attribute, edits, /*down=*/edit.value < 0);
         const torch::Tensor limits = step_limits(out, direction.unit);
         const double wanted = edit.value / direction.units_per_step;
         const torch::Tensor amounts = torch::full({n}, wanted, torch::kFloat64)
@@ -124,25 +125,35 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
     // changing), so each round steps by the slope the face has shown so far (secant),
     // within the edge of the model's faces.
     const int64_t n = ws.size(0);
+    // A face goes up or down (decided by its first reading); age has a step each way, other
+    // attributes one direction for both.
     struct Search {
-        EditDirection direction;
+        EditDirection up, down;
         const attributes::AttributeSpec* spec;
         size_t index;
         double goal, tolerance;
-        torch::Tensor limits;  // [n, 2]
+        torch::Tensor limits_up, limits_down;  // [n, 2]
         std::vector<double> amount, previous_amount, previous_value, value;
-        std::vector<bool> has_previous, done;
+        std::vector<bool> has_previous, done, going_down;
+        const EditDirection& direction(size_t f) const { return going_down[f] ? down : up; }
+        double limit(int64_t i, int side) const {
+            return (going_down[static_cast<size_t>(i)] ? limits_down : limits_up)[i][side].item<double>();
+        }
     };
     std::vector<Search> searches;
     for (const size_t k : targets) {
         const attributes::AttributeSpec& spec = attributes::find_attribute(edits[k].attribute);
-        Search search{direction_for(spec.name, edits), &spec, static_cast<size_t>(attributes::attribute_index(spec.name)),
-                      attributes::to_edit_units(spec, edits[k].value), target_tolerance(spec), {}, {}, {}, {}, {}, {}, {}};
-        search.limits = step_limits(changed, search.direction.unit);
+        Search search{direction_for(spec.name, edits), direction_for(spec.name, edits, /*down=*/true), &spec,
+                      static_cast<size_t>(attributes::attribute_index(spec.name)),
+                      attributes::to_edit_units(spec, edits[k].value), target_tolerance(spec), {}, {}, {}, {}, {}, {},
+                      {}, {}, {}};
+        search.limits_up = step_limits(changed, search.up.unit);
+        search.limits_down = step_limits(changed, search.down.unit);
         search.amount.assign(static_cast<size_t>(n), 0);
         search.previous_amount = search.previous_value = search.value = search.amount;
         search.has_previous.assign(static_cast<size_t>(n), false);
         search.done.assign(static_cast<size_t>(n), false);
+        search.going_down.assign(static_cast<size_t>(n), false);
         searches.push_back(std::move(search));
     }
     std::vector<std::vector<double>> readings(searches.size(), std::vector<double>(static_cast<size_t>(n), 0));
@@ -165,14 +176,15 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
                     s.done[f] = true;
                     continue;
                 }
-                double slope = s.direction.units_per_step;
+                if (round == 0) s.going_down[f] = error < 0;
+                double slope = s.direction(f).units_per_step;
                 if (s.has_previous[f] && std::abs(s.amount[f] - s.previous_amount[f]) > 1e-6) {
                     const double measured = (now - s.previous_value[f]) / (s.amount[f] - s.previous_amount[f]);
                     // A face that barely responds would be sent far away: keep the slope
                     // within a quarter and four times the fitted one.
                     if (measured > 0) slope = std::clamp(measured, 0.25 * slope, 4 * slope);
                 }
-                const double lo = s.limits[i][0].item<double>(), hi = s.limits[i][1].item<double>();
+                const double lo = s.limit(i, 0), hi = s.limit(i, 1);
                 const double next = std::clamp(s.amount[f] + error / slope, std::min(lo, 0.0), std::max(hi, 0.0));
                 if (std::abs(next - s.amount[f]) < 1e-6) {  // pinned at the edge
                     s.done[f] = true;
@@ -188,7 +200,10 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
         if (!moved) break;
         out = changed.clone();
         for (const Search& s : searches) {
-            step_along(out, s.direction, torch::tensor(s.amount, torch::kFloat64));
+            std::vector<double> up(s.amount), down(s.amount);
+            for (size_t f = 0; f < s.amount.size(); ++f) (s.going_down[f] ? up : down)[f] = 0;
+            step_along(out, s.up, torch::tensor(up, torch::kFloat64));
+            step_along(out, s.down, torch::tensor(down, torch::kFloat64));
         }
     }
     if (outcomes) {
@@ -198,7 +213,7 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
             for (int64_t i = 0; i < n; ++i) {
                 const auto f = static_cast<size_t>(i);
                 const bool limited = std::abs(s.goal - s.value[f]) > s.tolerance * 1.5;
-                const double lo = s.limits[i][0].item<double>(), hi = s.limits[i][1].item<double>();
+                const double lo = s.limit(i, 0), hi = s.limit(i, 1);
                 const bool at_edge = std::abs(s.amount[f] - lo) < 1e-6 || std::abs(s.amount[f] - hi) < 1e-6;
                 (*outcomes)[f].push_back({edits[targets[t]], readings[t][f], limited, limited && at_edge});
             }

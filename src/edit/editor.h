@@ -69,8 +69,10 @@ public:
     const AttributeDirections& directions() const { return directions_; }
 
 private:
-    /// Unit direction of `attribute`, conditioned on the kept ones not among `edited`.
-    EditDirection direction_for(const std::string& attribute, const std::vector<AttributeEdit>& edited) const;
+    /// Unit direction of `attribute`, conditioned on the kept ones not among `edited`;
+    /// `down`: the one that lowers it (age has separate steps each way).
+    EditDirection direction_for(const std::string& attribute, const std::vector<AttributeEdit>& edited,
+                                bool down = false) const;
     std::vector<std::string> kept_for(const std::vector<AttributeEdit>& edited) const;
     /// float64 [n, 2] step limits along `unit` for ws; (-inf, inf) without a reach.
     torch::Tensor step_limits(const torch::Tensor& ws, const torch::Tensor& unit) const;

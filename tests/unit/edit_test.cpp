@@ -12,6 +12,7 @@
 #include "edit/edit_strip.h"
 #include "edit/editor.h"
 #include "edit/latent_reach.h"
+#include "edit/stratified_steps.h"
 #include "generate/session.h"
 #include "model/model_file.h"
 #include "test_support.h"
@@ -140,6 +141,124 @@ TEST_F(EditDirectionsTest, FileRoundTripsAndRefusesAnotherModel) {
               std::string::npos);
     EXPECT_EQ(directions_path_for("models/facegen-default.safetensors"),
               fs::path("models/facegen-default.directions.safetensors"));
+}
+
+// Faces whose w is age * along_age + (read female) * along_gender + noise, where the older
+// are mostly men (as in the bundled model's faces) and wear glasses more often: readings in
+// edit units, catalogue order.
+struct SyntheticFaces {
+    torch::Tensor w, values, along_age, along_gender, along_glasses;
+};
+
+SyntheticFaces synthetic_faces(int64_t n, double oldest) {
+    torch::manual_seed(11);
+    const int64_t w_dim = 16;
+    SyntheticFaces faces;
+    faces.along_age = torch::zeros({w_dim}, torch::kFloat64);
+    faces.along_age[0] = 0.05;
+    faces.along_gender = torch::zeros({w_dim}, torch::kFloat64);
+    faces.along_gender[1] = 3.0;
+    faces.along_glasses = torch::zeros({w_dim}, torch::kFloat64);
+    faces.along_glasses[2] = 1.0;
+    const torch::Tensor age = torch::rand({n}, torch::kFloat64) * (oldest - 5) + 5;
+    const torch::Tensor female = (torch::rand({n}, torch::kFloat64) < 0.9 - 0.8 * (age - 5) / 65).to(torch::kFloat64);
+    const torch::Tensor glasses = (torch::rand({n}, torch::kFloat64) < 0.5 * (age - 5) / 65).to(torch::kFloat64);
+    faces.w = age.unsqueeze(1) * faces.along_age + female.unsqueeze(1) * faces.along_gender +
+              glasses.unsqueeze(1) * faces.along_glasses + 0.1 * torch::randn({n, w_dim}, torch::kFloat64);
+    faces.values = torch::full({n, static_cast<int64_t>(attributes::attribute_catalogue().size())}, -3.0, torch::kFloat64);
+    faces.values.select(1, attributes::attribute_index("age")).copy_(age);
+    faces.values.select(1, attributes::attribute_index("gender")).copy_(female * 6 - 3);
+    faces.values.select(1, attributes::attribute_index("eyeglasses")).copy_(glasses * 6 - 3);
+    const torch::Tensor group = torch::randint(0, 2, {n}, torch::kInt64);  // white or black
+    faces.values.select(1, attributes::attribute_index("ethnicity_white")).copy_(3 - 6 * group.to(torch::kFloat64));
+    faces.values.select(1, attributes::attribute_index("ethnicity_black")).copy_(6 * group.to(torch::kFloat64) - 3);
+    return faces;
+}
+
+double cosine(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.dot(b) / (a.norm() * b.norm())).item<double>();
+}
+
+TEST(StratifiedAgeStepsTest, StepsFollowAgeWithinGenderNotThePooledDrift) {
+    const SyntheticFaces faces = synthetic_faces(6000, 75);
+    const StratifiedAgeSteps steps = fit_stratified_age_steps(faces.w, faces.values);
+    EXPECT_EQ(steps.older_strata, 4);  // 2 groups x 2 genders
+    EXPECT_EQ(steps.younger_strata, 4);
+    for (const torch::Tensor& step : {steps.older, steps.younger}) {
+        EXPECT_GT(cosine(step, faces.along_age), 0.98);
+        // Per year: the synthetic faces' own rate.
+        EXPECT_NEAR(step.dot(faces.along_age).item<double>() / faces.along_age.dot(faces.along_age).item<double>(), 1.0, 0.1);
+        EXPECT_LT(std::abs(step.dot(faces.along_glasses).item<double>()), 0.002);  // glasses left out
+    }
+    // The test bites: pooled means of the same faces (no strata) mix in the gender drift.
+    const torch::Tensor age = faces.values.select(1, attributes::attribute_index("age"));
+    const torch::Tensor old = age >= 45, young = (age >= 18) & (age <= 32);
+    const torch::Tensor pooled = faces.w.index({old}).mean(0) - faces.w.index({young}).mean(0);
+    EXPECT_LT(cosine(pooled, faces.along_age), 0.9);
+}
+
+TEST(StratifiedAgeStepsTest, NoOldFacesIsNamed) {
+    const SyntheticFaces faces = synthetic_faces(500, 40);
+    const std::string message = error_message_of([&] { fit_stratified_age_steps(faces.w, faces.values); });
+    EXPECT_NE(message.find("45-1000"), std::string::npos) << message;
+    EXPECT_NE(message.find("older"), std::string::npos) << message;
+    EXPECT_NE(error_message_of([&] { fit_stratified_age_steps(faces.w, faces.values.narrow(1, 0, 3)); }).find("readings"),
+              std::string::npos);
+}
+
+TEST_F(EditDirectionsTest, AgeTakesItsOwnStepsEachWayHoldingGender) {
+    // The untrained classifier reads a narrow band of ages: bands at its own tertiles.
+    generate::Request request;
+    for (uint32_t seed = 0; seed < 270; ++seed) request.seeds.push_back(seed);
+    request.truncation_psi = 1.0;
+    torch::Tensor ages;
+    {
+        torch::InferenceMode inference;
+        const std::vector<attributes::AttributeScores> scores =
+            classifier_->score(session_->synthesize(session_->ws_for(request, 0, 270), model::NoiseMode::Const));
+        std::vector<double> read;
+        for (const auto& s : scores) read.push_back(s[static_cast<size_t>(attributes::attribute_index("age"))]);
+        ages = torch::tensor(read, torch::kFloat64);
+    }
+    const double q1 = ages.quantile(1.0 / 3).item<double>(), q2 = ages.quantile(2.0 / 3).item<double>();
+    DirectionFitOptions options;
+    options.samples = 300;
+    options.truncation_psi = 1.0;
+    options.covariance_steps = false;
+    options.age_bands = {ages.min().item<double>(), q1, q1, q2, q2, ages.max().item<double>(), 3};
+    const AttributeDirections fitted = AttributeDirections::fit(*session_, *classifier_, options);
+    ASSERT_TRUE(fitted.report()["age_steps"]["fitted"].get<bool>()) << fitted.report()["age_steps"].dump();
+    EXPECT_FALSE(fitted.w_covariance().defined());
+    const AttributeDirection& age = fitted.direction("age");
+    ASSERT_TRUE(age.step_up.defined() && age.step_down.defined());
+    const EditDirection up = fitted.conditioned("age", {"gender"}), down = fitted.conditioned("age", {"gender"}, true);
+    const torch::Tensor gender = fitted.direction("gender").gradient.to(torch::kFloat32);
+    for (const EditDirection& d : {up, down}) {
+        EXPECT_NEAR(d.unit.norm().item<double>(), 1.0, 1e-5);
+        EXPECT_LT(std::abs(gender.dot(d.unit).item<double>()), 1e-4 * gender.norm().item<double>());
+        EXPECT_GT(d.units_per_step, 0);
+    }
+    EXPECT_LT(cosine(up.unit.to(torch::kFloat64), down.unit.to(torch::kFloat64)), 1 - 1e-6);
+    // Unkept, gender is not projected out: the step is the stratified mean itself.
+    EXPECT_GT(cosine(fitted.conditioned("age", {}).unit.to(torch::kFloat64), age.step_up), 1 - 1e-6);
+    // Other attributes keep their gradient steps.
+    const torch::Tensor smiling = fitted.direction("smiling").gradient;
+    EXPECT_GT(cosine(fitted.conditioned("smiling", {}).unit.to(torch::kFloat64), smiling), 1 - 1e-6);
+
+    // A change down goes along the step down, by the value over its rate.
+    Editor editor(fitted, nullptr, {"gender"});
+    const torch::Tensor ws = session_->ws_for(request, 0, 2);
+    const torch::Tensor edited = editor.apply_changes(ws, parse_edits("age=-10", false));
+    const torch::Tensor expected = ws - (10.0 / down.units_per_step) * down.unit.view({1, 1, -1});
+    EXPECT_TRUE(torch::allclose(edited, expected, 1e-4, 1e-5));
+
+    // The file keeps the steps (format 3) and still reads without a covariance.
+    fitted.save(dir_ / "steps.safetensors");
+    const AttributeDirections loaded = AttributeDirections::load(dir_ / "steps.safetensors", model_id_);
+    EXPECT_TRUE(torch::equal(loaded.direction("age").step_down, age.step_down));
+    EXPECT_DOUBLE_EQ(loaded.direction("age").response_down, age.response_down);
+    EXPECT_FALSE(loaded.w_covariance().defined());
+    EXPECT_TRUE(torch::allclose(loaded.conditioned("age", {"gender"}, true).unit, down.unit, 1e-5, 1e-6));
 }
 
 TEST_F(EditDirectionsTest, AChangeMovesWAlongItsDirectionAndGenerationRecordsIt) {
