@@ -6,6 +6,7 @@ judge (scripts/judge_age_gender.mjs). A study, not a shipped edit: it prints one
 per variant and leaves the images in --work for a person to look at.
 
     FACE_API=package scripts/age_direction_study.py --facegen build/bin/facegen --work /tmp/age
+    FACE_API=package scripts/age_direction_study.py --work /tmp/age-edge --edge --faces 200
 
 Needs Debian's python3-numpy and node (for the judge). w is computed here from the model
 file's mapping network (2 layers, official equalised learning rate), which matches
@@ -77,10 +78,11 @@ def judged(args, paths, name):
     return [json.loads(line) for line in out.strip().split("\n")]
 
 
-def stratified_age_direction(w, scores):
+def stratified_age_direction(w, scores, young=(18, 32), old=(45, 1000), min_faces=8):
     """w per classifier-year: old (>= 45) minus young (18-32) means within each gender x
     ethnicity stratum with enough faces of both, faces read as wearing glasses left out,
-    averaged with the smaller side's count as weight."""
+    averaged with the smaller side's count as weight. young=(3, 14), old=(18, 32): the
+    de-aging step (children to young adults)."""
     age = np.array([s["age"] for s in scores])
     female = np.array([s["gender"] > 0.5 for s in scores])
     glasses = np.array([s["eyeglasses"] > 0.5 for s in scores])
@@ -89,14 +91,26 @@ def stratified_age_direction(w, scores):
     for is_female in (False, True):
         for g in range(len(GROUPS)):
             stratum = ~glasses & (female == is_female) & (group == g)
-            old, young = stratum & (age >= 45), stratum & (age >= 18) & (age <= 32)
-            if old.sum() < 8 or young.sum() < 8:
+            older = stratum & (age >= old[0]) & (age <= old[1])
+            younger = stratum & (age >= young[0]) & (age <= young[1])
+            if older.sum() < min_faces or younger.sum() < min_faces:
                 continue
-            years = age[old].mean() - age[young].mean()
-            directions.append((w[old].mean(0) - w[young].mean(0)) / years)
-            weights.append(min(old.sum(), young.sum()))
+            years = age[older].mean() - age[younger].mean()
+            directions.append((w[older].mean(0) - w[younger].mean(0)) / years)
+            weights.append(min(older.sum(), younger.sum()))
     weights = np.array(weights, dtype=np.float64)
     return (np.array(directions) * weights[:, None]).sum(0) / weights.sum(), len(weights)
+
+
+def edge_limited_step(w, step, years, edge_w):
+    """Per face, `years` along `step` (w per year) but no further than the 1%-99% range of
+    the model's untruncated w along it (as facegen's LatentReach); also the years made."""
+    unit = step / np.linalg.norm(step)
+    lo, hi = np.quantile(edge_w @ unit, [0.01, 0.99])
+    coordinate = w @ unit
+    wanted = years * np.linalg.norm(step)
+    amount = np.clip(wanted, np.minimum(lo - coordinate, 0), np.maximum(hi - coordinate, 0))
+    return amount[:, None] * unit[None], amount / np.linalg.norm(step)
 
 
 def summary(name, years, own, own_plain, judge, judge_plain):
@@ -124,6 +138,8 @@ def main():
     parser.add_argument("--first-seed", type=int, default=1000000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-judge", action="store_true")
+    parser.add_argument("--edge", action="store_true",
+                        help="stop each step at the edge of the model's faces (4,096 untruncated w, seeds 3,000,000-)")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model, meta = load_safetensors(args.model)
@@ -139,6 +155,7 @@ def main():
     per_year, strata = stratified_age_direction(pool_w, pool_scores)
     gender = directions["gradient.gender"] / np.linalg.norm(directions["gradient.gender"])
     held = per_year - per_year.dot(gender) * gender  # the same, moving no linear gender reading
+    younger, _ = stratified_age_direction(pool_w, pool_scores, young=(3, 14), old=(18, 32), min_faces=5)
 
     # The shipped direction: age's gradient with the kept attributes' gradients projected
     # out (Euclidean, directions format 1), in classifier-years per unit by its response.
@@ -157,16 +174,24 @@ def main():
 
     w = mapping_w(model, config, list(range(args.first_seed, args.first_seed + args.faces)))
     plain = np.repeat(w[:, None], num_ws, 1)
-    variants = {"linear (shipped, no edge)": linear_per_year, "stratified": per_year,
-                "stratified, gender gradient out": held}
+    variants = [("linear (shipped)", linear_per_year, (20, 40)), ("stratified", per_year, (20, 40)),
+                ("stratified, gender gradient out", held, (20, 40)),
+                ("younger (children to young adults)", younger, (-20,)),
+                ("younger, gender gradient out", younger - younger.dot(gender) * gender, (-20,))]
+    edge_w = mapping_w(model, config, list(range(3000000, 3004096))) if args.edge else None
     plain_paths = images_of(args, plain, "plain")
     own_plain = own_scores(args, plain_paths)
     judge_plain = None if args.no_judge else judged(args, plain_paths, "plain")
-    print(json.dumps({"pool": args.pool, "strata": strata, "faces": args.faces}))
-    for name, step in variants.items():
-        for years in (20, 40):
-            tag = f"{name.split()[0].strip(',')}{'_held' if 'out' in name else ''}_{years}"
-            paths = images_of(args, plain + step[None, None] * years, tag)
+    print(json.dumps({"pool": args.pool, "strata": strata, "faces": args.faces, "edge": args.edge}))
+    for index, (name, step, asked) in enumerate(variants):
+        for years in asked:
+            tag = f"v{index}_{years:+d}"
+            if args.edge:
+                moved, made = edge_limited_step(w, step, years, edge_w)
+                print(json.dumps({"variant": name, "asked_years": years, "made_years_mean": round(float(made.mean()), 2)}))
+            else:
+                moved = step[None] * years
+            paths = images_of(args, plain + moved[:, None], tag)
             judge = None if args.no_judge else judged(args, paths, tag)
             print(json.dumps(summary(name, years, own_scores(args, paths), own_plain, judge, judge_plain)), flush=True)
 
