@@ -128,6 +128,7 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
     // A face goes up or down (decided by its first reading); age has a step each way, other
     // attributes one direction for both.
     struct Search {
+        bool two_way;  // a step each way (age); otherwise `down` and its limits are `up`'s
         EditDirection up, down;
         const attributes::AttributeSpec* spec;
         size_t index;
@@ -143,12 +144,14 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
     std::vector<Search> searches;
     for (const size_t k : targets) {
         const attributes::AttributeSpec& spec = attributes::find_attribute(edits[k].attribute);
-        Search search{direction_for(spec.name, edits), direction_for(spec.name, edits, /*down=*/true), &spec,
+        const bool two_way = directions_.direction(spec.name).step_up.defined();
+        const EditDirection up = direction_for(spec.name, edits);
+        Search search{two_way, up, two_way ? direction_for(spec.name, edits, /*down=*/true) : up, &spec,
                       static_cast<size_t>(attributes::attribute_index(spec.name)),
                       attributes::to_edit_units(spec, edits[k].value), target_tolerance(spec), {}, {}, {}, {}, {}, {},
                       {}, {}, {}};
         search.limits_up = step_limits(changed, search.up.unit);
-        search.limits_down = step_limits(changed, search.down.unit);
+        search.limits_down = two_way ? step_limits(changed, search.down.unit) : search.limits_up;
         search.amount.assign(static_cast<size_t>(n), 0);
         search.previous_amount = search.previous_value = search.value = search.amount;
         search.has_previous.assign(static_cast<size_t>(n), false);
@@ -200,6 +203,10 @@ torch::Tensor Editor::apply(generate::Session& session, const torch::Tensor& ws,
         if (!moved) break;
         out = changed.clone();
         for (const Search& s : searches) {
+            if (!s.two_way) {
+                step_along(out, s.up, torch::tensor(s.amount, torch::kFloat64));
+                continue;
+            }
             std::vector<double> up(s.amount), down(s.amount);
             for (size_t f = 0; f < s.amount.size(); ++f) (s.going_down[f] ? up : down)[f] = 0;
             step_along(out, s.up, torch::tensor(up, torch::kFloat64));
